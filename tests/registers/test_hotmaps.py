@@ -1,0 +1,33 @@
+import sqlalchemy as sa
+
+from tests.conftest import SHARED_DATA
+from turash.models import Organization, ResourceFlow, Site
+from turash.registers.hotmaps import read_sites
+from turash.registers.service import load_hotmaps
+
+
+def test_parser_reads_every_row() -> None:
+    sites = list(read_sites(SHARED_DATA / "hotmaps_industrial_database.csv"))
+    assert len(sites) == 5029
+    located = [s for s in sites if s.lat is not None]
+    assert len(located) == 4505
+    leoben = sites[0]
+    assert (leoben.company, leoben.city, leoben.country) == ("voestalpine AG", "Leoben", "AT")
+    assert (leoben.lat, leoben.lon) == (47.03378, 15.067806)  # geom is POINT(lon lat)
+    assert leoben.nace == "24.10"
+    assert leoben.excess_heat == [("100-200 °C", 192.34, 100.0), ("200-500 °C", 173.66, 200.0)]
+    assert sum(1 for s in sites if s.excess_heat) == 1057
+    assert all(s.country for s in sites)  # every spelling in the file maps to an ISO code ("Netherland" → NL)
+    assert {s.nace for s in sites if s.subsector == "Refineries"} == {"19.20"}
+
+
+def test_load_is_idempotent_and_public(session) -> None:  # type: ignore[no-untyped-def]
+    first = load_hotmaps(session, limit=300)
+    assert first.sites_created > 250 and first.flows_created > 0
+    again = load_hotmaps(session, limit=300)
+    assert again.sites_created == 0 and again.flows_created == 0
+    assert session.scalar(sa.select(sa.func.count()).select_from(Site)) == first.sites_created
+    assert set(session.scalars(sa.select(Organization.source).distinct())) == {"register"}
+    heat = session.scalar(sa.select(ResourceFlow).where(ResourceFlow.resource == "excess heat 100-200 °C").limit(1))
+    assert heat.category == "heat" and heat.precision == "estimated" and heat.temperature_c == 100
+    assert heat.si_unit == "W" and heat.source == "register" and heat.inferred is False

@@ -1,0 +1,237 @@
+"""FastAPI application factory: routers under /api/v1, one error format, request ids, metrics, the web shell."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from turash import __version__
+from turash.config import Settings, get_settings
+from turash.kit.errors import PayloadTooLarge, TurashError
+from turash.kit.metrics import REQUEST_LATENCY
+from turash.kit.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+API_PREFIX = "/api/v1"
+DESCRIPTION = """Turash finds, explains and prices industrial-symbiosis exchanges: one company's waste, by-product
+or surplus becomes another's input.
+
+Authenticate with `POST /api/v1/auth/token` (OAuth2 password flow) and send `Authorization: Bearer <token>`,
+or send an API key as `X-API-Key`. Errors are always `{"error": {"code", "message", "details"?}}`.
+
+Public data shown through this API (organisations, sites and flows from public registers) carries its attribution:
+Hotmaps Industrial Database (Fraunhofer ISI, CC BY 4.0); E-PRTR (European Environment Agency).
+"""
+TAGS = [
+    {"name": "auth", "description": "Registration, tokens, API keys."},
+    {"name": "organizations", "description": "Organisations and their members."},
+    {"name": "sites", "description": "Physical locations of organisations."},
+    {"name": "flows", "description": "Resources a site has (supply) or needs (demand)."},
+    {"name": "services", "description": "Transport, treatment, storage... offered by organisations."},
+    {"name": "system", "description": "Health and metadata."},
+]
+
+
+def _error(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
+    return ".".join(parts) or str(loc[0] if loc else "request")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(TurashError)
+    async def turash_error(_request: Request, exc: TurashError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        retry = getattr(exc, "retry_after", None)
+        if retry is not None:
+            headers = {"Retry-After": str(retry)}
+        return _error(exc.status_code, exc.code, exc.message, exc.details, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = []
+        for err in exc.errors():
+            message = str(err.get("msg", "invalid"))
+            details.append(
+                {
+                    "field": _location(err.get("loc", ())),
+                    "message": message.removeprefix("Value error, "),
+                    "type": err.get("type"),
+                }
+            )
+        summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
+        return _error(422, "validation_error", f"invalid request: {summary}", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated", 403: "forbidden"}
+        message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        return _error(
+            exc.status_code, codes.get(exc.status_code, "http_error"), message, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", path=request.url.path, request_id=getattr(request.state, "request_id", None))
+        return _error(
+            500,
+            "internal_error",
+            "an unexpected error occurred; it has been logged",
+            {"request_id": getattr(request.state, "request_id", None)},
+        )
+
+
+def install_middleware(app: FastAPI, settings: Settings) -> None:
+    max_body = settings.max_upload_mb * 1024 * 1024
+
+    @app.middleware("http")
+    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        request.state.request_id = request_id[:64]
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > max_body:
+            exc = PayloadTooLarge(f"request body exceeds {settings.max_upload_mb} MB")
+            return _error(exc.status_code, exc.code, exc.message)
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        REQUEST_LATENCY.labels(
+            request.method, getattr(route, "path", "unmatched"), f"{response.status_code // 100}xx"
+        ).observe(time.perf_counter() - start)
+        response.headers["X-Request-ID"] = request.state.request_id
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        return response
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            allow_credentials=False,
+        )
+
+
+def system_router() -> APIRouter:
+    router = APIRouter(tags=["system"])
+
+    @router.get("/health", operation_id="health")
+    def health(request: Request) -> JSONResponse:
+        """Liveness and dependencies: database, cache, event bus. 503 when one is down."""
+        runtime: Runtime = request.app.state.runtime
+        checks: dict[str, str] = {}
+        try:
+            with runtime.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # report, never raise: this route must answer
+            checks["database"] = f"error: {type(exc).__name__}"
+        checks["cache"] = "ok" if runtime.cache.ping() else "error"
+        checks["bus"] = "ok" if runtime.bus.ping() else "error"
+        healthy = all(v == "ok" for v in checks.values())
+        body = {
+            "status": "ok" if healthy else "degraded",
+            "version": __version__,
+            "database": runtime.engine.dialect.name,
+            "checks": checks,
+        }
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    return router
+
+
+def install_docs(app: FastAPI) -> None:
+    """Swagger UI served from this process (assets from the fastapi-offline package), so the API docs work
+    without internet access, unlike FastAPI's default CDN links."""
+    from importlib import resources
+
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+
+    assets = resources.files("fastapi_offline") / "static"
+    app.mount("/api/docs-static", StaticFiles(directory=str(assets)), name="docs-static")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Turash API",
+            swagger_js_url="/api/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/api/docs-static/swagger-ui.css",
+            swagger_favicon_url="/favicon.svg",
+        )
+
+
+def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> FastAPI:
+    from turash.auth.endpoints import router as auth_router
+    from turash.flows.endpoints import router as flows_router
+    from turash.organizations.endpoints import router as organizations_router
+    from turash.services.endpoints import router as services_router
+    from turash.sites.endpoints import router as sites_router
+    from turash.webshell.endpoints import router as webshell_router
+
+    settings = settings or (runtime.settings if runtime else get_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = runtime is None
+        if not settings.secret_key and settings.secret_key_file is None:
+            log.warning(
+                "secret_key_unset",
+                hint="set TURASH_SECRET_KEY; tokens are signed with a per-process key "
+                "and stop working when the server restarts",
+            )
+        if owned:
+            app.state.runtime = Runtime.from_settings(settings)
+        yield
+        if owned:
+            app.state.runtime.close()
+
+    app = FastAPI(
+        title="Turash API",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    install_docs(app)
+    if runtime is not None:
+        app.state.runtime = runtime
+    install_error_handlers(app)
+    install_middleware(app, settings)
+    for router in (system_router(), auth_router, organizations_router, sites_router, flows_router, services_router):
+        app.include_router(router, prefix=API_PREFIX)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(webshell_router)
+    return app

@@ -1,0 +1,533 @@
+"""The `turash` command (typer + rich). Thin: each command parses arguments, opens a unit of work, calls a service,
+commits and prints. The public surface is contract/cli.md; it may grow, never break."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from turash.audit.service import Actor, acting_as
+from turash.config import Settings, get_settings
+from turash.kit.errors import TurashError
+from turash.kit.logging import configure_logging
+from turash.kit.runtime import Runtime
+
+app = typer.Typer(
+    name="turash",
+    help="Turash: industrial symbiosis platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+import_app = typer.Typer(help="Import files (CSV) into the register.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+flows_app = typer.Typer(help="Resource flows.", no_args_is_help=True)
+quarantine_app = typer.Typer(help="Rows that failed validation.", no_args_is_help=True)
+export_app = typer.Typer(help="Export data.", no_args_is_help=True)
+for sub, name in (
+    (import_app, "import"),
+    (db_app, "db"),
+    (users_app, "users"),
+    (flows_app, "flows"),
+    (quarantine_app, "quarantine"),
+    (export_app, "export"),
+):
+    app.add_typer(sub, name=name)
+
+# Tables piped to a file or another program get room instead of 80 columns of wrapped cells.
+out = Console(width=None if sys.stdout.isatty() else 240)
+err = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@contextmanager
+def _runtime(settings: Settings | None = None) -> Iterator[Runtime]:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level if settings.log_level != "INFO" else "WARNING", settings.log_json)
+    try:
+        runtime = Runtime.from_settings(settings)
+    except TurashError as exc:
+        raise _fail(exc.message) from None
+    except Exception as exc:  # e.g. the database is unreachable: say so, without a traceback
+        raise _fail(
+            f"cannot open the database {_safe_url(settings.database_url)}: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from None
+    try:
+        with acting_as(Actor("cli")):
+            yield runtime
+    except TurashError as exc:
+        raise _fail(exc.message) from None
+    finally:
+        runtime.close()
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparseable URL)"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _print_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, default=_json_default, ensure_ascii=False) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------------------- serve
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the REST API (/api/v1), its docs (/api/docs) and the web app (/)."""
+    import uvicorn
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    with _runtime(settings):
+        pass  # apply migrations once, before workers start
+    out.print(f"Turash serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
+    uvicorn.run(
+        "turash.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after loading.")] = True,
+    limit: Annotated[int | None, typer.Option(help="Load at most this many sites (for a quick look).")] = None,
+) -> None:
+    """Load real public sites (Hotmaps Industrial Database) into the database, then serve the platform."""
+    from turash.registers import service as registers
+
+    with _runtime() as runtime, runtime.uow() as uow:
+        with _progress("Loading Hotmaps industrial sites") as (progress, task):
+
+            def tick(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            report = registers.load_hotmaps(uow.session, limit=limit, progress=tick)
+        uow.commit()
+    out.print(
+        f"Loaded {report.sites_created:,} new sites and {report.flows_created:,} excess-heat flows "
+        f"({report.sites_seen:,} sites with coordinates in the file; {report.skipped_no_location:,} without "
+        "coordinates left out)."
+    )
+    out.print(f"Data: {report.attribution}")
+    if serve_after:
+        serve(host=host, port=port)
+
+
+@contextmanager
+def _progress(description: str) -> Iterator[tuple[Progress, Any]]:
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    with progress:
+        yield progress, progress.add_task(description, total=None)
+
+
+# --------------------------------------------------------------------------------------------------------- import
+def _run_import(kind: str, file: Path, owner: str | None, output: OutputFormat) -> None:
+    from turash.auth.repository import user_by_email
+    from turash.ingestion import service as ingestion
+
+    with _runtime() as runtime, runtime.uow() as uow:
+        owner_id = None
+        if owner:
+            user = user_by_email(uow.session, owner)
+            if user is None:
+                raise _fail(f"no user with e-mail {owner}; create it with `turash users create`")
+            owner_id = user.id
+        importer = ingestion.import_flows if kind == "flows" else ingestion.import_sites
+        with _progress(f"Importing {file.name}") as (progress, task):
+
+            def tick(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=max(total, done))
+
+            report = importer(uow.session, file, owner_id=owner_id, progress=tick, checkpoint=uow.commit)
+        uow.commit()
+    if output == OutputFormat.json:
+        _print_json(report.as_dict())
+    else:
+        _print_report(report)
+    raise typer.Exit(report.exit_code)
+
+
+def _print_report(report: Any) -> None:
+    if report.error:
+        err.print(f"[bold red]error:[/] {report.error}")
+        err.print("Nothing was imported; the failure is recorded in `turash quarantine list`.")
+        return
+    out.print(
+        f"[bold]{report.file}[/]: {report.rows_total:,} rows → {report.imported:,} imported, "
+        f"{report.skipped:,} already present, {report.quarantined:,} quarantined "
+        f"({report.organizations_created} organisations and {report.sites_created} sites created)"
+    )
+    for note in report.notes:
+        out.print(f"note: {note}")
+    if report.problems:
+        table = Table(title="Quarantined rows (kept; see `turash quarantine list`)", show_lines=False)
+        for column in ("row", "column", "reason"):
+            table.add_column(column)
+        for problem in report.problems[:200]:
+            table.add_row(str(problem.row or "-"), problem.column or "-", problem.reason)
+        out.print(table)
+        if len(report.problems) > 200:
+            out.print(f"... and {len(report.problems) - 200} more problems")
+    for warning in report.warnings[:50]:
+        out.print(f"warning: row {warning.row}: {warning.reason}")
+
+
+@import_app.command("flows")
+def import_flows(
+    file: Annotated[Path, typer.Argument(help="CSV file, one flow per row (contract/cli.md).")],
+    owner: Annotated[
+        str | None, typer.Option(help="E-mail of a user who becomes owner of the organisations this import creates.")
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="Report format.")] = OutputFormat.table,
+) -> None:
+    """Import resource flows. Exit status 0: all rows in; 1: some rows quarantined; 2: file unreadable."""
+    _run_import("flows", file, owner, output)
+
+
+@import_app.command("sites")
+def import_sites(
+    file: Annotated[Path, typer.Argument(help="CSV: organization, site, lat, lon, country, nace...")],
+    owner: Annotated[str | None, typer.Option(help="E-mail of the owner of new organisations.")] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="Report format.")] = OutputFormat.table,
+) -> None:
+    """Import sites without declared flows."""
+    _run_import("sites", file, owner, output)
+
+
+# ------------------------------------------------------------------------------------------------------------- db
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from turash.kit import migrations
+
+    settings = get_settings()
+    try:
+        migrations.upgrade(settings.database_url, revision)
+    except Exception as exc:
+        raise _fail(f"migration failed: {type(exc).__name__}: {exc}") from None
+    out.print(f"database {_safe_url(settings.database_url)} is at revision {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. `base` or `-1`.")]) -> None:
+    """Revert migrations down to REVISION."""
+    from turash.kit import migrations
+
+    settings = get_settings()
+    try:
+        migrations.downgrade(settings.database_url, revision)
+    except Exception as exc:
+        raise _fail(f"migration failed: {type(exc).__name__}: {exc}") from None
+    out.print(f"database {_safe_url(settings.database_url)} downgraded to {revision}")
+
+
+# ---------------------------------------------------------------------------------------------------------- users
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="E-mail (the login name).")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    password: Annotated[
+        str | None,
+        typer.Option(help="Password; asked for when omitted. TURASH_PASSWORD also works.", envvar="TURASH_PASSWORD"),
+    ] = None,
+    admin: Annotated[bool, typer.Option(help="Platform administrator.")] = False,
+) -> None:
+    """Create a user account."""
+    from pydantic import ValidationError
+
+    from turash.auth import service as auth
+    from turash.auth.schemas import UserCreate
+
+    if password is None:
+        password = getpass.getpass("Password: ")
+    try:
+        data = UserCreate(email=email, name=name, password=password)
+    except ValidationError as exc:
+        raise _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+    with _runtime() as runtime, runtime.uow() as uow:
+        user = auth.create_user(
+            uow.session,
+            email=str(data.email),
+            name=data.name,
+            password=data.password,
+            role="admin" if admin else "user",
+        )
+        uow.commit()
+    out.print(f"created {'administrator' if admin else 'user'} {user.email} ({user.id})")
+
+
+# ---------------------------------------------------------------------------------------------------------- flows
+def flow_record(flow: Any, org: Any, site: Any) -> dict[str, Any]:
+    """A flow as `turash flows list --format json` shows it: every imported column, plus derived fields."""
+    record = {
+        "flow_id": flow.id,
+        "organization": org.name,
+        "site": site.name,
+        "lat": site.lat,
+        "lon": site.lon,
+        "country": site.country,
+        "nace": site.nace,
+    }
+    for column in (
+        "direction",
+        "resource",
+        "resource_class",
+        "category",
+        "ewc_code",
+        "quantity",
+        "unit",
+        "quantity_kind",
+        "quantity_si",
+        "si_unit",
+        "quantity_min",
+        "quantity_max",
+        "temperature_c",
+        "pressure_bar",
+        "purity_pct",
+        "hazardous",
+        "available_from",
+        "available_to",
+        "schedule",
+        "price_eur_per_unit",
+        "precision",
+        "description",
+        "inferred",
+        "inferred_from",
+        "source",
+    ):
+        record[column] = getattr(flow, column)
+    record["attributes"] = flow.attributes or {}
+    return record
+
+
+def _flows(organization: str | None) -> list[dict[str, Any]]:
+    from turash.flows import service as flows
+    from turash.flows.repository import FlowFilter
+    from turash.organizations.repository import find_by_name
+
+    with _runtime() as runtime, runtime.uow() as uow:
+        flt = FlowFilter()
+        if organization:
+            org = find_by_name(uow.session, organization)
+            if org is None:
+                return []
+            flt = FlowFilter(organization_id=org.id)
+        rows, _total = flows.search(uow.session, None, flt, limit=None)
+        return [flow_record(f, o, s) for f, o, s, _ in rows]
+
+
+@flows_app.command("list")
+def flows_list(
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+    organization: Annotated[str | None, typer.Option(help="Only this organisation's flows.")] = None,
+) -> None:
+    """List the flows in the database."""
+    records = _flows(organization)
+    if output == OutputFormat.json:
+        _print_json({"flows": records})
+        return
+    table = Table(title=f"{len(records)} flows")
+    for column in (
+        "flow_id",
+        "organization",
+        "site",
+        "direction",
+        "resource",
+        "class",
+        "category",
+        "quantity",
+        "unit",
+        "inferred",
+    ):
+        table.add_column(column)
+    for r in records:
+        table.add_row(
+            r["flow_id"],
+            r["organization"],
+            r["site"],
+            r["direction"],
+            r["resource"],
+            r["resource_class"] or "",
+            r["category"] or "",
+            "" if r["quantity"] is None else f"{r['quantity']:g}",
+            r["unit"] or "",
+            str(r["inferred"]),
+        )
+    out.print(table)
+
+
+# ----------------------------------------------------------------------------------------------------- quarantine
+@quarantine_app.command("list")
+def quarantine_list(
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+    all_rows: Annotated[bool, typer.Option("--all", help="Include resolved or superseded rows.")] = False,
+) -> None:
+    """List quarantined rows with file, row number, column and reason."""
+    from turash.ingestion import service as ingestion
+
+    with _runtime() as runtime, runtime.uow() as uow:
+        rows = [
+            {
+                "id": q.id,
+                "file": q.file_name,
+                "row": q.row_number,
+                "column": q.column,
+                "reason": q.reason,
+                "errors": q.errors,
+                "raw": q.raw,
+                "import_run_id": q.import_run_id,
+                "quarantined_at": q.created_at.isoformat(),
+                "resolved": q.resolved_at is not None,
+            }
+            for q in ingestion.quarantined(uow.session, include_resolved=all_rows)
+        ]
+    if output == OutputFormat.json:
+        _print_json({"quarantine": rows})
+        return
+    table = Table(title=f"{len(rows)} quarantined rows")
+    for column in ("file", "row", "column", "reason"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(str(r["file"]), str(r["row"] or "-"), str(r["column"] or "-"), str(r["reason"]))
+    out.print(table)
+
+
+# --------------------------------------------------------------------------------------------------------- export
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_safe(value: Any) -> Any:
+    """Neutralise spreadsheet formulas in text cells (OWASP CSV injection): prefix a quote."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+@export_app.command("flows")
+def export_flows(
+    output: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat.csv,
+    file: Annotated[Path | None, typer.Option("--output", "-o", help="File (default: stdout).")] = None,
+    organization: Annotated[str | None, typer.Option(help="Only this organisation's flows.")] = None,
+) -> None:
+    """Export flows as CSV (the import format, re-importable) or JSON."""
+    records = _flows(organization)
+    handle = file.open("w", encoding="utf-8", newline="") if file else sys.stdout
+    try:
+        if output == ExportFormat.json:
+            handle.write(json.dumps({"flows": records}, default=_json_default, ensure_ascii=False) + "\n")
+            return
+        columns = [
+            "organization",
+            "site",
+            "lat",
+            "lon",
+            "country",
+            "nace",
+            "direction",
+            "resource",
+            "category",
+            "ewc_code",
+            "quantity",
+            "unit",
+            "temperature_c",
+            "pressure_bar",
+            "purity_pct",
+            "hazardous",
+            "available_from",
+            "available_to",
+            "schedule",
+            "price_eur_per_unit",
+            "precision",
+            "description",
+            "flow_id",
+            "resource_class",
+            "inferred",
+        ]
+        extra = sorted({k for r in records for k in r["attributes"]} - set(columns))
+        writer = csv.writer(handle)
+        writer.writerow(columns + extra)
+        for r in records:
+            row = [r.get(c) for c in columns] + [r["attributes"].get(k) for k in extra]
+            writer.writerow([_csv_safe("" if v is None else v) for v in row])
+    finally:
+        if file:
+            handle.close()
+    if file:
+        err.print(f"wrote {len(records)} flows to {file}")
+
+
+# --------------------------------------------------------------------------------------------------------- config
+@app.command("config")
+def config_table() -> None:
+    """Print the settings as a Markdown table (the README's configuration reference)."""
+    out.print("| variable | default | meaning |\n|---|---|---|", markup=False, highlight=False)
+    for name, info in Settings.model_fields.items():
+        default = info.get_default(call_default_factory=True)
+        shown = "unset" if default in (None, "", []) else f"`{default}`"
+        out.print(f"| `TURASH_{name.upper()}` | {shown} | {info.description or ''} |", markup=False, highlight=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

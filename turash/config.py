@@ -1,0 +1,89 @@
+"""Settings: every knob is a `TURASH_*` environment variable (or a line in `.env`).
+
+Unset means the embedded default: SQLite file `./turash.db`, in-process cache and event bus, so `pip install`
+alone runs everything. Production picks PostgreSQL+PostGIS, Redis and NATS JetStream by URL.
+The README's configuration table is generated from this class (`turash config --markdown`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TURASH_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///./turash.db",
+        description="SQLAlchemy URL. `sqlite:///./turash.db` (embedded) or `postgresql+psycopg://user@host/db`.",
+    )
+    secret_key: str = Field(
+        "",
+        description="Key that signs JWTs. Unset: a random key per process (tokens die with the process) "
+        "and a warning. Required in production.",
+    )
+    secret_key_file: Path | None = Field(
+        None, description="File holding the secret key (e.g. a Docker/Kubernetes secret); wins over unset."
+    )
+    redis_url: str | None = Field(
+        None, description="`redis://host:6379/0`: cache, refresh tokens and rate limits in Redis."
+    )
+    nats_url: str | None = Field(
+        None, description="`nats://host:4222`: domain events on NATS JetStream instead of in-process."
+    )
+    nats_stream: str = Field("TURASH", description="JetStream stream name for domain events.")
+    mqtt_url: str | None = Field(None, description="`mqtt://host:1883`: meter readings broker (ingestion).")
+    data_dir: Path | None = Field(
+        None,
+        description="Folder with the reference data files (Hotmaps, E-PRTR, EWC...). Unset: `../shared/data` "
+        "beside the checkout, else a user cache folder filled by download.",
+    )
+    data_mirror_url: str | None = Field(
+        None,
+        description="Base URL serving the reference files under their local names; replaces the upstream "
+        "addresses (offline mirrors, tests).",
+    )
+    access_token_minutes: int = Field(15, ge=1, le=1440, description="Lifetime of a JWT access token.")
+    refresh_token_hours: int = Field(24, ge=1, le=24 * 30, description="Lifetime of a refresh token / session.")
+    login_rate_limit: int = Field(10, ge=1, description="Login attempts allowed per user name and IP address...")
+    login_rate_window_seconds: int = Field(60, ge=1, description="...in this many seconds; then HTTP 429.")
+    auto_migrate: bool = Field(True, description="Apply database migrations on start (`serve`, `demo`, `import`...).")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list).")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR.")
+    log_json: bool = Field(False, description="Structured JSON logs (for production log shipping).")
+    max_upload_mb: int = Field(50, ge=1, description="Largest accepted upload or request body.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        # Accept the common libpq-style spellings and pin the psycopg 3 driver.
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        if self.secret_key_file is not None:
+            return self.secret_key_file.read_text().strip()
+        return _ephemeral_secret()
+
+
+@lru_cache(maxsize=1)
+def _ephemeral_secret() -> str:
+    return secrets.token_urlsafe(48)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,528 @@
+"""File imports (`turash import flows|sites`), as the contract (contract/cli.md) specifies.
+
+Every row ends as imported, skipped (already present: same organisation, site, direction, resource and content
+fingerprint) or quarantined with its row number, column and reason, and the run's counts add up. Good rows go
+in even when others fail. Organisations and sites are found by name (case- and space-insensitive) or created.
+Rows are processed in batches; flows are written with one multi-row INSERT per batch, and `checkpoint()` is called
+after each batch so a long import can commit as it goes (a re-run skips what already went in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from turash.audit.service import record
+from turash.flows import fields
+from turash.flows.repository import existing_fingerprints
+from turash.flows.service import fingerprint, prepare
+from turash.ingestion.reader import DelimitedFile, FileUnreadable, read_delimited
+from turash.kit.bulk import insert_rows
+from turash.kit.geo import haversine_km
+from turash.kit.metrics import IMPORTED_ROWS
+from turash.models import ImportRun, Membership, Organization, QuarantinedRow, ResourceFlow, Site
+from turash.models.base import name_key, new_id, utcnow
+
+BATCH_ROWS = 5000
+SITE_EXTRA = {
+    "employees": fields.bounded(0, 10_000_000, "employees"),
+    "description": fields.text(5000),
+    "address": fields.text(500),
+    "city": fields.text(200),
+}
+
+
+@dataclass
+class RowProblem:
+    row: int | None
+    column: str | None
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    run_id: str
+    file: str
+    kind: str
+    rows_total: int = 0
+    imported: int = 0
+    skipped: int = 0
+    quarantined: int = 0
+    organizations_created: int = 0
+    sites_created: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    warnings: list[RowProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if self.error is not None:
+            return 2
+        return 1 if self.quarantined else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "file": self.file,
+            "kind": self.kind,
+            "rows_total": self.rows_total,
+            "imported": self.imported,
+            "skipped": self.skipped,
+            "quarantined": self.quarantined,
+            "organizations_created": self.organizations_created,
+            "sites_created": self.sites_created,
+            "error": self.error,
+            "notes": self.notes,
+            "problems": [p.__dict__ for p in self.problems],
+            "warnings": [w.__dict__ for w in self.warnings],
+        }
+
+
+@dataclass
+class _Row:
+    """A valid record waiting for its organisation and site ids."""
+
+    line: int
+    values: dict[str, Any]
+    attributes: dict[str, Any]
+    org_name: str
+    site_name: str
+    org_key: str = ""
+    site_key: str = ""
+    org_id: str = ""
+    site_id: str = ""
+    site_created: bool = False
+
+
+def _chunks(items: list[Any], size: int = 900) -> Iterator[list[Any]]:  # under SQLite's bound-parameter limit
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class _Places:
+    """Finds or creates organisations and sites by name for a batch of rows with a few set-based queries, and
+    remembers them for the rest of the run. New ones are written with multi-row INSERTs; the run's audit entry
+    counts them."""
+
+    def __init__(self, session: Session, report: ImportReport, owner_id: str | None, user_id: str | None) -> None:
+        self.session = session
+        self.report = report
+        self.owner_id = owner_id
+        self.user_id = user_id
+        self.orgs: dict[str, str] = {}  # name key → organisation id
+        self.sites: dict[tuple[str, str], tuple[str, float, float]] = {}  # (org id, name key) → (id, lat, lon)
+
+    def resolve(self, rows: list[_Row]) -> None:
+        now = utcnow()
+        for row in rows:
+            row.org_key, row.site_key = name_key(row.org_name), name_key(row.site_name)
+        wanted = {r.org_key: r for r in rows if r.org_key not in self.orgs}
+        for chunk in _chunks(list(wanted)):
+            found = self.session.execute(
+                sa.select(Organization.name_key, Organization.id)
+                .where(Organization.name_key.in_(chunk))
+                .order_by(Organization.created_at.desc())
+            )
+            self.orgs.update({key: org_id for key, org_id in found})  # oldest of a name wins (written last)
+        new_orgs: list[dict[str, Any]] = []
+        for key, row in wanted.items():
+            if key not in self.orgs:
+                self.orgs[key] = new_id()
+                new_orgs.append(
+                    {
+                        "id": self.orgs[key],
+                        "name": row.org_name,
+                        "name_key": key,
+                        "kind": "sme",
+                        "nace": row.values.get("nace"),
+                        "country": row.values.get("country"),
+                        "description": None,
+                        "website": None,
+                        "source": "import",
+                        "source_ref": None,
+                        "attributes": {},
+                        "created_by": self.user_id,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+        if new_orgs:
+            insert_rows(self.session, Organization.__table__, new_orgs)
+            if self.owner_id:
+                insert_rows(
+                    self.session,
+                    Membership.__table__,
+                    [
+                        {
+                            "id": new_id(),
+                            "organization_id": o["id"],
+                            "user_id": self.owner_id,
+                            "role": "owner",
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                        for o in new_orgs
+                    ],
+                )
+            self.report.organizations_created += len(new_orgs)
+        for row in rows:
+            row.org_id = self.orgs[row.org_key]
+        wanted_sites = {(r.org_id, r.site_key): r for r in rows if (r.org_id, r.site_key) not in self.sites}
+        for chunk in _chunks(list(wanted_sites), 400):
+            org_ids, keys = {o for o, _ in chunk}, {k for _, k in chunk}
+            for org_id, key, site_id, lat, lon in self.session.execute(
+                sa.select(Site.organization_id, Site.name_key, Site.id, Site.lat, Site.lon).where(
+                    Site.organization_id.in_(org_ids), Site.name_key.in_(keys)
+                )
+            ):
+                self.sites[(org_id, key)] = (site_id, lat, lon)
+        new_sites: list[dict[str, Any]] = []
+        for (org_id, key), row in wanted_sites.items():
+            if (org_id, key) in self.sites:
+                continue
+            v = row.values
+            self.sites[(org_id, key)] = (new_id(), v["lat"], v["lon"])
+            row.site_created = True
+            new_sites.append(
+                {
+                    "id": self.sites[(org_id, key)][0],
+                    "organization_id": org_id,
+                    "name": row.site_name,
+                    "name_key": key,
+                    "lat": v["lat"],
+                    "lon": v["lon"],
+                    "country": v.get("country"),
+                    "nace": v.get("nace"),
+                    "address": v.get("address"),
+                    "city": v.get("city"),
+                    "employees": v.get("employees"),
+                    "description": v.get("description"),
+                    "permits": {},
+                    "source": "import",
+                    "source_ref": None,
+                    "attributes": row.attributes if self.report.kind == "sites" else {},
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        if new_sites:
+            insert_rows(self.session, Site.__table__, new_sites)
+            self.report.sites_created += len(new_sites)
+        for row in rows:
+            site_id, lat, lon = self.sites[(row.org_id, row.site_key)]
+            row.site_id = site_id
+            moved = haversine_km(lat, lon, row.values["lat"], row.values["lon"])
+            if moved > 1.0:
+                self.report.warnings.append(
+                    RowProblem(
+                        row.line,
+                        "lat",
+                        f"site {row.site_name!r} is stored at {lat:.5f}, {lon:.5f}; this row puts "
+                        f"it {moved:.1f} km away - kept the stored location",
+                    )
+                )
+
+
+def _cells(file: DelimitedFile, cells: list[str]) -> tuple[dict[str, str], str | None]:
+    """Map cells to the header. Trailing empty cells may be missing (spreadsheets drop them); extra cells are an
+    error, not silently dropped data."""
+    if len(cells) > len(file.header) and any(c.strip() for c in cells[len(file.header) :]):
+        return {}, f"row has {len(cells)} cells but the header has {len(file.header)} columns"
+    return dict(zip(file.header, cells, strict=False)), None
+
+
+def _parse(
+    raw: dict[str, str], parsers: dict[str, Callable[[Any], Any]], required: tuple[str, ...]
+) -> tuple[dict[str, Any], dict[str, Any], list[tuple[str, str]]]:
+    values: dict[str, Any] = {}
+    attributes: dict[str, Any] = {}
+    errors: list[tuple[str, str]] = []
+    for column, cell in raw.items():
+        cell = cell.strip()
+        parser = parsers.get(column)
+        if parser is None:
+            if cell and column:
+                attributes[column] = cell
+        elif not cell:
+            values[column] = None
+        else:
+            try:
+                values[column] = parser(cell)
+            except ValueError as exc:
+                errors.append((column, str(exc)))
+    for column in required:
+        if values.get(column) in (None, "") and not any(c == column for c, _ in errors):
+            errors.append((column, "required value is missing"))
+    return values, attributes, errors
+
+
+def _quarantine(
+    run: ImportRun, report: ImportReport, line: int | None, errors: list[tuple[str, str]], raw: dict[str, Any]
+) -> QuarantinedRow:
+    reason = "; ".join(f"{c}: {m}" for c, m in errors)
+    row = QuarantinedRow(
+        id=new_id(),
+        import_run_id=run.id,
+        file_name=run.file_name,
+        row_number=line,
+        column=errors[0][0] if errors else None,
+        reason=reason,
+        errors=[{"column": c, "message": m} for c, m in errors],
+        raw=raw,
+    )
+    report.quarantined += 1
+    for column, message in errors:
+        report.problems.append(RowProblem(line, column, message))
+    return row
+
+
+def _start(session: Session, kind: str, file_name: str, user_id: str | None) -> tuple[ImportRun, ImportReport]:
+    run = ImportRun(id=new_id(), kind=kind, file_name=file_name, status="running", created_by=user_id)
+    session.add(run)
+    session.flush()
+    return run, ImportReport(run_id=run.id, file=file_name, kind=kind)
+
+
+def _read(session: Session, run: ImportRun, path: Path | str, data: bytes | None, name: str) -> DelimitedFile:
+    file = read_delimited(path, data=data, name=name)
+    run.file_sha256 = file.sha256
+    # Rows quarantined by earlier imports of this very file are superseded: this run re-checks them all and
+    # quarantines again whatever is still wrong, so re-importing a file does not pile up duplicates.
+    session.execute(
+        sa.update(QuarantinedRow)
+        .where(
+            QuarantinedRow.resolved_at.is_(None),
+            QuarantinedRow.import_run_id.in_(
+                sa.select(ImportRun.id).where(ImportRun.file_sha256 == file.sha256, ImportRun.id != run.id)
+            ),
+        )
+        .values(resolved_at=utcnow())
+    )
+    return file
+
+
+def _fail(session: Session, run: ImportRun, report: ImportReport, exc: FileUnreadable) -> ImportReport:
+    report.error = exc.message
+    run.status, run.error, run.finished_at = "failed", exc.message, utcnow()
+    session.add(
+        QuarantinedRow(
+            id=new_id(),
+            import_run_id=run.id,
+            file_name=run.file_name,
+            row_number=None,
+            column=None,
+            reason=f"file could not be read: {exc.message}",
+            errors=[],
+            raw={},
+        )
+    )
+    IMPORTED_ROWS.labels(run.kind, "unreadable").inc()
+    return report
+
+
+def _finish(session: Session, run: ImportRun, report: ImportReport) -> ImportReport:
+    run.rows_total, run.rows_imported = report.rows_total, report.imported
+    run.rows_skipped, run.rows_quarantined = report.skipped, report.quarantined
+    run.status, run.finished_at = "done", utcnow()
+    record(
+        session,
+        action="import",
+        entity="import_runs",
+        entity_id=run.id,
+        after={
+            "file": run.file_name,
+            "kind": run.kind,
+            "rows_total": report.rows_total,
+            "imported": report.imported,
+            "skipped": report.skipped,
+            "quarantined": report.quarantined,
+        },
+    )
+    for outcome in ("imported", "skipped", "quarantined"):
+        IMPORTED_ROWS.labels(run.kind, outcome).inc(getattr(report, outcome))
+    return report
+
+
+def import_flows(
+    session: Session,
+    path: Path | str,
+    *,
+    owner_id: str | None = None,
+    user_id: str | None = None,
+    data: bytes | None = None,
+    name: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    checkpoint: Callable[[], None] | None = None,
+) -> ImportReport:
+    display = name or Path(path).name
+    run, report = _start(session, "flows", display, user_id)
+    try:
+        file = _read(session, run, path, data, display)
+        missing = [c for c in (*fields.REQUIRED_SITE, *fields.REQUIRED_FLOW) if c not in file.header]
+        if missing:
+            raise FileUnreadable(
+                f"{display} lacks required column(s): {', '.join(missing)} "
+                f"(found: {', '.join(h for h in file.header if h)})",
+                details={"missing": missing},
+            )
+    except FileUnreadable as exc:
+        return _fail(session, run, report, exc)
+    report.notes.extend(file.notes)
+    parsers = {**fields.SITE_COLUMNS, **fields.FLOW_COLUMNS}
+    required = (*fields.REQUIRED_SITE, *fields.REQUIRED_FLOW)
+    places = _Places(session, report, owner_id, user_id)
+    seen: dict[str, int] = {}
+    now = utcnow()
+
+    def write(rows: list[_Row], quarantine: list[QuarantinedRow], rows_done: int) -> None:
+        places.resolve(rows)
+        present = existing_fingerprints(session, [r.values["fingerprint"] for r in rows]) if rows else set()
+        fresh = []
+        for r in rows:
+            if r.values["fingerprint"] in present:
+                report.skipped += 1
+                continue
+            r.values.update(
+                id=new_id(),
+                organization_id=r.org_id,
+                site_id=r.site_id,
+                inferred=False,
+                source="import",
+                import_run_id=run.id,
+                created_by=user_id,
+                created_at=now,
+                updated_at=now,
+                attributes=r.attributes,
+            )
+            fresh.append(r.values)
+        report.imported += insert_rows(session, ResourceFlow.__table__, fresh)
+        session.add_all(quarantine)
+        session.flush()
+        if checkpoint is not None:
+            checkpoint()
+        if progress is not None:
+            progress(rows_done, file.line_estimate)
+
+    pending: list[_Row] = []
+    quarantine: list[QuarantinedRow] = []
+
+    def hand_over() -> None:
+        nonlocal pending, quarantine
+        write(pending, quarantine, report.rows_total)
+        pending, quarantine = [], []
+
+    with session.no_autoflush:
+        for line, cells, parse_error in file.rows():
+            report.rows_total += 1
+            if parse_error is not None or cells is None:
+                quarantine.append(_quarantine(run, report, line, [("", parse_error or "unreadable")], {}))
+                continue
+            raw, shape_error = _cells(file, cells)
+            if shape_error:
+                quarantine.append(_quarantine(run, report, line, [("", shape_error)], {"cells": cells[:200]}))
+                continue
+            values, attributes, errors = _parse(raw, parsers, required)
+            if not errors:
+                errors = fields.check_site(values)
+            if errors:
+                quarantine.append(_quarantine(run, report, line, errors, raw))
+                continue
+            org_name = values["organization"]
+            site_name = values.get("site") or org_name
+            print_ = fingerprint(org_name, site_name, values, attributes)  # the declared row, before derivations
+            errors = prepare(values, nace=values.get("nace"))
+            if errors:
+                quarantine.append(_quarantine(run, report, line, errors, raw))
+                continue
+            if print_ in seen:
+                report.skipped += 1
+                report.warnings.append(RowProblem(line, None, f"same flow as row {seen[print_]}; not imported twice"))
+                continue
+            seen[print_] = line
+            values["fingerprint"] = print_
+            values["precision"] = values.get("precision") or "estimated"
+            pending.append(_Row(line, values, attributes, org_name, site_name))
+            if len(pending) >= BATCH_ROWS:
+                hand_over()
+        hand_over()
+    return _finish(session, run, report)
+
+
+def import_sites(
+    session: Session,
+    path: Path | str,
+    *,
+    owner_id: str | None = None,
+    user_id: str | None = None,
+    data: bytes | None = None,
+    name: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    checkpoint: Callable[[], None] | None = None,
+) -> ImportReport:
+    """Sites without declared flows (contract: organization, site, lat, lon, country, nace, employees,
+    description). An existing site of the same organisation and name is left as it is and counted as skipped."""
+    display = name or Path(path).name
+    run, report = _start(session, "sites", display, user_id)
+    try:
+        file = _read(session, run, path, data, display)
+        missing = [c for c in fields.REQUIRED_SITE if c not in file.header]
+        if missing:
+            raise FileUnreadable(
+                f"{display} lacks required column(s): {', '.join(missing)}", details={"missing": missing}
+            )
+    except FileUnreadable as exc:
+        return _fail(session, run, report, exc)
+    report.notes.extend(file.notes)
+    parsers = {**fields.SITE_COLUMNS, **SITE_EXTRA}
+    places = _Places(session, report, owner_id, user_id)
+    pending: list[_Row] = []
+
+    def flush() -> None:
+        places.resolve(pending)
+        created = sum(r.site_created for r in pending)
+        report.imported += created
+        report.skipped += len(pending) - created
+        pending.clear()
+        session.flush()
+        if checkpoint is not None:
+            checkpoint()
+        if progress is not None:
+            progress(report.rows_total, file.line_estimate)
+
+    with session.no_autoflush:
+        for line, cells, parse_error in file.rows():
+            report.rows_total += 1
+            if parse_error is not None or cells is None:
+                session.add(_quarantine(run, report, line, [("", parse_error or "unreadable")], {}))
+                continue
+            raw, shape_error = _cells(file, cells)
+            values, attributes, errors = (
+                ({}, {}, [("", shape_error)]) if shape_error else _parse(raw, parsers, fields.REQUIRED_SITE)
+            )
+            if not errors:
+                errors = fields.check_site(values)
+            if errors:
+                session.add(_quarantine(run, report, line, errors, raw))
+                continue
+            org_name = values["organization"]
+            pending.append(_Row(line, values, attributes, org_name, values.get("site") or org_name))
+            if len(pending) >= BATCH_ROWS:
+                flush()
+        flush()
+    return _finish(session, run, report)
+
+
+def quarantined(session: Session, *, include_resolved: bool = False, limit: int | None = None) -> list[QuarantinedRow]:
+    query = sa.select(QuarantinedRow)
+    if not include_resolved:
+        query = query.where(QuarantinedRow.resolved_at.is_(None))
+    query = query.order_by(QuarantinedRow.created_at, QuarantinedRow.file_name, QuarantinedRow.row_number)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))

@@ -1,0 +1,31 @@
+"""SQLAlchemy models, one module per aggregate. Importing this package registers every table on Base.metadata."""
+
+from turash.models.audit import AuditEntry
+from turash.models.base import Base, new_id
+from turash.models.flow import CATEGORIES, DIRECTIONS, PRECISIONS, ResourceFlow
+from turash.models.ingestion import ImportRun, QuarantinedRow
+from turash.models.organization import MEMBER_ROLES, ORGANIZATION_KINDS, Membership, Organization
+from turash.models.service_offering import SERVICE_KINDS, ServiceOffering
+from turash.models.site import Site
+from turash.models.user import ApiKey, User
+
+__all__ = [
+    "CATEGORIES",
+    "DIRECTIONS",
+    "MEMBER_ROLES",
+    "ORGANIZATION_KINDS",
+    "PRECISIONS",
+    "SERVICE_KINDS",
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "ImportRun",
+    "Membership",
+    "Organization",
+    "QuarantinedRow",
+    "ResourceFlow",
+    "ServiceOffering",
+    "Site",
+    "User",
+    "new_id",
+]

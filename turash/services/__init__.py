@@ -1,0 +1,1 @@
+"""Services organisations offer to make exchanges possible: transport, treatment, storage, maintenance, consulting."""
