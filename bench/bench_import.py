@@ -41,17 +41,22 @@ HEADER = (
 
 
 def write_file(path: Path, rows: int, seed: int = 7) -> None:
+    """About five flows per site and two sites per organisation, as in a regional register."""
     rng = random.Random(seed)
     centres = [(55.6 + rng.uniform(-5, 5), 11.0 + rng.uniform(-8, 8)) for _ in range(300)]
+    sites: dict[int, tuple[float, float]] = {}
     with path.open("w", encoding="utf-8") as f:
         f.write(HEADER + "\n")
         for i in range(rows):
-            org = i // 4
-            lat, lon = centres[org % len(centres)]
+            site = i // 5
+            org = site // 2
+            if site not in sites:
+                lat, lon = centres[org % len(centres)]
+                sites[site] = (lat + rng.uniform(-0.05, 0.05), lon + rng.uniform(-0.05, 0.05))
+            lat, lon = sites[site]
             direction, resource, ewc, unit = RESOURCES[rng.randrange(len(RESOURCES))]
             f.write(
-                f"Company {org},Site {org % 3},{lat + rng.uniform(-0.05, 0.05):.5f},"
-                f"{lon + rng.uniform(-0.05, 0.05):.5f},DK,23.51,{direction},{resource},,{ewc},"
+                f"Company {org},Site {site % 2},{lat:.5f},{lon:.5f},DK,23.51,{direction},{resource},,{ewc},"
                 f"{rng.randint(1, 50000)},{unit},{rng.choice(['', '85', '120'])},,,,,,24/7,"
                 f"{rng.choice(['', '-5', '12.5'])},{rng.choice(['rough', 'estimated', 'measured'])},row {i}\n"
             )

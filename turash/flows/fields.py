@@ -62,23 +62,33 @@ def number(value: Any) -> float:
         raise ValueError("expected a number, got a boolean")
     if isinstance(value, int | float):
         result = float(value)
-    elif _PLAIN_NUMBER.match(value if isinstance(value, str) else ""):
-        result = float(value)  # the common case, at C speed
+    elif not isinstance(value, str):
+        raise ValueError(f"expected a number, got {type(value).__name__}")
     else:
-        raw = _SPACES.sub("", str(value))
-        if "," in raw and "." in raw:
-            raw = raw.replace(",", "") if raw.rfind(".") > raw.rfind(",") else raw.replace(".", "").replace(",", ".")
-        elif "," in raw:
-            whole, _, frac = raw.rpartition(",")
-            if raw.count(",") > 1 or len(frac) == 3:
-                raise ValueError(f"ambiguous number {value!r}: write 15000 or 15.5, without a thousands separator")
-            raw = f"{whole}.{frac}"
-        if not _PLAIN_NUMBER.match(raw):
-            raise ValueError(f"{value!r} is not a number")
-        result = float(raw)
+        try:
+            result = float(value)  # the common case, at C speed
+        except ValueError:
+            result = _lenient_number(str(value))
+        else:
+            if "_" in value:  # float() reads "1_000"; we want the same rules as the slow path
+                result = _lenient_number(str(value))
     if not math.isfinite(result):
         raise ValueError(f"{value!r} is not a finite number")
     return result
+
+
+def _lenient_number(text: str) -> float:
+    raw = _SPACES.sub("", text)
+    if "," in raw and "." in raw:
+        raw = raw.replace(",", "") if raw.rfind(".") > raw.rfind(",") else raw.replace(".", "").replace(",", ".")
+    elif "," in raw:
+        whole, _, frac = raw.rpartition(",")
+        if raw.count(",") > 1 or len(frac) == 3:
+            raise ValueError(f"ambiguous number {text!r}: write 15000 or 15.5, without a thousands separator")
+        raw = f"{whole}.{frac}"
+    if not _PLAIN_NUMBER.match(raw):
+        raise ValueError(f"{text!r} is not a number")
+    return float(raw)
 
 
 def bounded(low: float | None, high: float | None, what: str) -> Callable[[Any], float]:

@@ -26,9 +26,10 @@ from turash.kit.bulk import insert_rows
 from turash.kit.geo import haversine_km
 from turash.kit.metrics import IMPORTED_ROWS
 from turash.models import ImportRun, Membership, Organization, QuarantinedRow, ResourceFlow, Site
-from turash.models.base import name_key, new_id, utcnow
+from turash.models.base import name_key, new_id, new_ids, utcnow
 
-BATCH_ROWS = 5000
+BATCH_ROWS = 20000
+_FLOW_ROW = dict.fromkeys(c.key for c in ResourceFlow.__table__.columns)  # every column, so inserts take the fast path
 SITE_EXTRA = {
     "employees": fields.bounded(0, 10_000_000, "employees"),
     "description": fields.text(5000),
@@ -115,13 +116,20 @@ class _Places:
         self.report = report
         self.owner_id = owner_id
         self.user_id = user_id
+        self.keys: dict[str, str] = {}  # name → name key
         self.orgs: dict[str, str] = {}  # name key → organisation id
         self.sites: dict[tuple[str, str], tuple[str, float, float]] = {}  # (org id, name key) → (id, lat, lon)
+
+    def key(self, name: str) -> str:
+        key = self.keys.get(name)
+        if key is None:
+            key = self.keys[name] = name_key(name)
+        return key
 
     def resolve(self, rows: list[_Row]) -> None:
         now = utcnow()
         for row in rows:
-            row.org_key, row.site_key = name_key(row.org_name), name_key(row.site_name)
+            row.org_key, row.site_key = self.key(row.org_name), self.key(row.site_name)
         wanted = {r.org_key: r for r in rows if r.org_key not in self.orgs}
         for chunk in _chunks(list(wanted)):
             found = self.session.execute(
@@ -217,6 +225,8 @@ class _Places:
         for row in rows:
             site_id, lat, lon = self.sites[(row.org_id, row.site_key)]
             row.site_id = site_id
+            if lat == row.values["lat"] and lon == row.values["lon"]:
+                continue
             moved = haversine_km(lat, lon, row.values["lat"], row.values["lon"])
             if moved > 1.0:
                 self.report.warnings.append(
@@ -229,37 +239,51 @@ class _Places:
                 )
 
 
-def _cells(file: DelimitedFile, cells: list[str]) -> tuple[dict[str, str], str | None]:
-    """Map cells to the header. Trailing empty cells may be missing (spreadsheets drop them); extra cells are an
-    error, not silently dropped data."""
-    if len(cells) > len(file.header) and any(c.strip() for c in cells[len(file.header) :]):
-        return {}, f"row has {len(cells)} cells but the header has {len(file.header)} columns"
-    return dict(zip(file.header, cells, strict=False)), None
+@dataclass(frozen=True)
+class _RowParser:
+    """Parses the cells of one file's records, with the column → parser plan worked out once from its header."""
 
+    header: list[str]
+    plan: list[tuple[int, str, Callable[[Any], Any]]]  # (cell index, column, parser) of known columns
+    free: list[tuple[int, str]]  # (cell index, column) of unknown columns, kept as attributes
+    required: tuple[str, ...]
 
-def _parse(
-    raw: dict[str, str], parsers: dict[str, Callable[[Any], Any]], required: tuple[str, ...]
-) -> tuple[dict[str, Any], dict[str, Any], list[tuple[str, str]]]:
-    values: dict[str, Any] = {}
-    attributes: dict[str, Any] = {}
-    errors: list[tuple[str, str]] = []
-    for column, cell in raw.items():
-        cell = cell.strip()
-        parser = parsers.get(column)
-        if parser is None:
-            if cell and column:
-                attributes[column] = cell
-        elif not cell:
-            values[column] = None
-        else:
-            try:
-                values[column] = parser(cell)
-            except ValueError as exc:
-                errors.append((column, str(exc)))
-    for column in required:
-        if values.get(column) in (None, "") and not any(c == column for c, _ in errors):
-            errors.append((column, "required value is missing"))
-    return values, attributes, errors
+    @classmethod
+    def for_file(
+        cls, file: DelimitedFile, parsers: dict[str, Callable[[Any], Any]], required: tuple[str, ...]
+    ) -> _RowParser:
+        plan = [(i, h, parsers[h]) for i, h in enumerate(file.header) if h in parsers]
+        free = [(i, h) for i, h in enumerate(file.header) if h and h not in parsers]
+        return cls(file.header, plan, free, required)
+
+    def raw(self, cells: list[str]) -> dict[str, Any]:
+        raw: dict[str, Any] = dict(zip(self.header, cells, strict=False))
+        if len(cells) > len(self.header):
+            raw["_extra_cells"] = cells[len(self.header) :]
+        return raw
+
+    def parse(self, cells: list[str]) -> tuple[dict[str, Any], dict[str, Any], list[tuple[str, str]]]:
+        """(values, free attributes, [(column, problem)]). Trailing empty cells may be missing (spreadsheets drop
+        them); extra non-empty cells are an error, not silently dropped data."""
+        width = len(cells)
+        if width > len(self.header) and any(c.strip() for c in cells[len(self.header) :]):
+            return {}, {}, [("", f"row has {width} cells but the header has {len(self.header)} columns")]
+        values: dict[str, Any] = {}
+        errors: list[tuple[str, str]] = []
+        for index, column, parser in self.plan:
+            if index >= width:
+                continue
+            cell = cells[index].strip()
+            if cell:
+                try:
+                    values[column] = parser(cell)
+                except ValueError as exc:
+                    errors.append((column, str(exc)))
+        attributes = {column: cell for index, column in self.free if index < width and (cell := cells[index].strip())}
+        for column in self.required:
+            if values.get(column) in (None, "") and not any(c == column for c, _ in errors):
+                errors.append((column, "required value is missing"))
+        return values, attributes, errors
 
 
 def _quarantine(
@@ -374,8 +398,9 @@ def import_flows(
     except FileUnreadable as exc:
         return _fail(session, run, report, exc)
     report.notes.extend(file.notes)
-    parsers = {**fields.SITE_COLUMNS, **fields.FLOW_COLUMNS}
-    required = (*fields.REQUIRED_SITE, *fields.REQUIRED_FLOW)
+    row_parser = _RowParser.for_file(
+        file, {**fields.SITE_COLUMNS, **fields.FLOW_COLUMNS}, (*fields.REQUIRED_SITE, *fields.REQUIRED_FLOW)
+    )
     places = _Places(session, report, owner_id, user_id)
     seen: dict[str, int] = {}
     now = utcnow()
@@ -384,12 +409,14 @@ def import_flows(
         places.resolve(rows)
         present = existing_fingerprints(session, [r.values["fingerprint"] for r in rows]) if rows else set()
         fresh = []
-        for r in rows:
+        ids = new_ids(len(rows))
+        for r, flow_id in zip(rows, ids, strict=True):
             if r.values["fingerprint"] in present:
                 report.skipped += 1
                 continue
-            r.values.update(
-                id=new_id(),
+            fresh.append({**_FLOW_ROW, **r.values})
+            fresh[-1].update(
+                id=flow_id,
                 organization_id=r.org_id,
                 site_id=r.site_id,
                 inferred=False,
@@ -400,7 +427,6 @@ def import_flows(
                 updated_at=now,
                 attributes=r.attributes,
             )
-            fresh.append(r.values)
         report.imported += insert_rows(session, ResourceFlow.__table__, fresh)
         session.add_all(quarantine)
         session.flush()
@@ -423,22 +449,18 @@ def import_flows(
             if parse_error is not None or cells is None:
                 quarantine.append(_quarantine(run, report, line, [("", parse_error or "unreadable")], {}))
                 continue
-            raw, shape_error = _cells(file, cells)
-            if shape_error:
-                quarantine.append(_quarantine(run, report, line, [("", shape_error)], {"cells": cells[:200]}))
-                continue
-            values, attributes, errors = _parse(raw, parsers, required)
+            values, attributes, errors = row_parser.parse(cells)
             if not errors:
                 errors = fields.check_site(values)
             if errors:
-                quarantine.append(_quarantine(run, report, line, errors, raw))
+                quarantine.append(_quarantine(run, report, line, errors, row_parser.raw(cells)))
                 continue
             org_name = values["organization"]
             site_name = values.get("site") or org_name
             print_ = fingerprint(org_name, site_name, values, attributes)  # the declared row, before derivations
             errors = prepare(values, nace=values.get("nace"))
             if errors:
-                quarantine.append(_quarantine(run, report, line, errors, raw))
+                quarantine.append(_quarantine(run, report, line, errors, row_parser.raw(cells)))
                 continue
             if print_ in seen:
                 report.skipped += 1
@@ -479,7 +501,7 @@ def import_sites(
     except FileUnreadable as exc:
         return _fail(session, run, report, exc)
     report.notes.extend(file.notes)
-    parsers = {**fields.SITE_COLUMNS, **SITE_EXTRA}
+    row_parser = _RowParser.for_file(file, {**fields.SITE_COLUMNS, **SITE_EXTRA}, fields.REQUIRED_SITE)
     places = _Places(session, report, owner_id, user_id)
     pending: list[_Row] = []
 
@@ -501,14 +523,11 @@ def import_sites(
             if parse_error is not None or cells is None:
                 session.add(_quarantine(run, report, line, [("", parse_error or "unreadable")], {}))
                 continue
-            raw, shape_error = _cells(file, cells)
-            values, attributes, errors = (
-                ({}, {}, [("", shape_error)]) if shape_error else _parse(raw, parsers, fields.REQUIRED_SITE)
-            )
+            values, attributes, errors = row_parser.parse(cells)
             if not errors:
                 errors = fields.check_site(values)
             if errors:
-                session.add(_quarantine(run, report, line, errors, raw))
+                session.add(_quarantine(run, report, line, errors, row_parser.raw(cells)))
                 continue
             org_name = values["organization"]
             pending.append(_Row(line, values, attributes, org_name, values.get("site") or org_name))

@@ -28,6 +28,13 @@ def new_id() -> str:
     return f"{int(time.time() * 1000):012x}{os.urandom(10).hex()}"
 
 
+def new_ids(count: int) -> list[str]:
+    """`count` ids at once (one clock read and one random read): for bulk inserts."""
+    prefix = f"{int(time.time() * 1000):012x}"
+    noise = os.urandom(10 * count).hex()
+    return [prefix + noise[20 * i : 20 * i + 20] for i in range(count)]
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
