@@ -41,6 +41,7 @@ TAGS = [
     {"name": "sites", "description": "Physical locations of organisations."},
     {"name": "flows", "description": "Resources a site has (supply) or needs (demand)."},
     {"name": "services", "description": "Transport, treatment, storage... offered by organisations."},
+    {"name": "matching", "description": "Ranked, explained partners for flows and organisations."},
     {"name": "system", "description": "Health and metadata."},
 ]
 
@@ -189,6 +190,7 @@ def install_docs(app: FastAPI) -> None:
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> FastAPI:
     from turash.auth.endpoints import router as auth_router
     from turash.flows.endpoints import router as flows_router
+    from turash.matching.endpoints import router as matching_router
     from turash.organizations.endpoints import router as organizations_router
     from turash.services.endpoints import router as services_router
     from turash.sites.endpoints import router as sites_router
@@ -226,7 +228,15 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         app.state.runtime = runtime
     install_error_handlers(app)
     install_middleware(app, settings)
-    for router in (system_router(), auth_router, organizations_router, sites_router, flows_router, services_router):
+    for router in (
+        system_router(),
+        auth_router,
+        organizations_router,
+        sites_router,
+        flows_router,
+        services_router,
+        matching_router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
 
     @app.get("/metrics", include_in_schema=False)

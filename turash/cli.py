@@ -514,6 +514,81 @@ def export_flows(
         err.print(f"wrote {len(records)} flows to {file}")
 
 
+# ---------------------------------------------------------------------------------------------------------- match
+@app.command("match")
+def match(
+    output: Annotated[OutputFormat, typer.Option("--format", help="table (default) or json (the contract).")] = (
+        OutputFormat.table
+    ),
+    top: Annotated[int, typer.Option("--top", min=1, max=100, help="Keep each flow's K best counterparts.")] = 5,
+    radius_km: Annotated[float, typer.Option("--radius-km", min=0.001, help="Largest distance considered.")] = 50.0,
+    organization: Annotated[str | None, typer.Option(help="Only matches this organisation takes part in.")] = None,
+    include_inferred: Annotated[bool, typer.Option("--include-inferred", help="Also match inferred flows.")] = False,
+    weights: Annotated[str | None, typer.Option(help="Scorer weights, e.g. distance=0.4,quality=0.3.")] = None,
+    min_score: Annotated[float, typer.Option(min=0, max=1, help="Drop matches scoring below this.")] = 0.0,
+    store: Annotated[
+        bool, typer.Option("--store", help="Also store the matches (audit trail, GET /matches/{id}).")
+    ] = False,
+) -> None:
+    """Compute matches on everything in the database (contract: `turash match --format json`)."""
+    from turash.matching import service as matching
+
+    with _runtime() as runtime, runtime.uow() as uow:
+        org_id = None
+        if organization:
+            org = find_organization(uow.session, organization)
+            if org is None:
+                raise _fail(f"no organisation named {organization!r}")
+            org_id = org.id
+        request = matching.MatchRequest(
+            top_k=top,
+            radius_km=radius_km,
+            organization_id=org_id,
+            include_inferred=include_inferred,
+            weights=matching.parse_weights(weights),
+            min_score=min_score,
+        )
+        matches, summary = matching.find_matches(uow.session, runtime.extras, request)
+        if store:
+            matching.record_run(uow.session, request, matches, summary, trigger="cli")
+            uow.commit()
+    if output == OutputFormat.json:
+        _print_json({"matches": matches})
+        return
+    table = Table(
+        title=f"{len(matches)} matches ({summary['facilitated']} for a facilitator) among {summary['flows']} flows"
+    )
+    for column in ("score", "supply", "resource", "→ demand", "resource ", "km", *SCORE_COLUMNS, "route"):
+        table.add_column(column, overflow="fold")
+    for m in matches:
+        sup, dem = m["supply"], m["demand"]
+        table.add_row(
+            f"{m['score']:.2f}",
+            f"{sup['organization']} / {sup['site']}",
+            sup["resource"],
+            f"{dem['organization']} / {dem['site']}",
+            dem["resource"],
+            f"{m['distance_km']:.1f}",
+            *(f"{m['scores'][c]:.2f}" for c in SCORE_COLUMNS),
+            m["route"],
+        )
+    out.print(table)
+    if summary["flows_unclassified"]:
+        err.print(
+            f"{summary['flows_unclassified']} flows were not matched: the catalogue could not tell what "
+            "their resource is (see `turash flows list`, column class)"
+        )
+
+
+SCORE_COLUMNS = ("quality", "temporal", "quantity", "economic", "trust", "distance")
+
+
+def find_organization(session: Any, name: str) -> Any:
+    from turash.organizations.repository import find_by_name
+
+    return find_by_name(session, name)
+
+
 # --------------------------------------------------------------------------------------------------------- config
 @app.command("config")
 def config_table() -> None:

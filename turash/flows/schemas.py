@@ -97,6 +97,7 @@ class FlowRead(BaseModel):
     direction: str
     resource: str
     resource_class: str | None
+    resource_classes: list[Any] = Field(default_factory=list, description="[[class id, weight], ...] best first.")
     category: str | None
     ewc_code: str | None
     quantity: float | None

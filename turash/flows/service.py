@@ -37,9 +37,10 @@ def prepare(values: dict[str, Any], *, nace: str | None) -> list[tuple[str, str]
         values["si_unit"] = info.si_unit
     else:
         values["quantity_kind"] = values["quantity_si"] = values["si_unit"] = None
-    values["category"], values["resource_class"] = classify(
+    values["category"], values["resource_class"], candidates = classify(
         values["resource"], values.get("ewc_code"), nace, values.get("category"), values.get("direction")
     )
+    values["resource_classes"] = [list(c) for c in candidates]
     return problems
 
 

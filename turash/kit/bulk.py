@@ -62,6 +62,19 @@ def _converter(column: sa.Column[Any], dialect: str) -> Converter:
     return _identity
 
 
+def _default(column: sa.Column[Any]) -> Callable[[], Any]:
+    default = column.default
+    if default is None:
+        return lambda: None
+    if getattr(default, "is_scalar", False):
+        value = default.arg  # type: ignore[attr-defined]
+        return lambda: value
+    if getattr(default, "is_callable", False):
+        function = default.arg  # type: ignore[attr-defined]
+        return lambda: function(None)  # SQLAlchemy wraps zero-argument callables to take a context
+    return lambda: None
+
+
 def insert_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> int:
     """INSERT rows into `table` (a `sa.Table`, e.g. `Model.__table__`); rows are dicts keyed by column name,
     missing keys are NULL. Returns the number of rows sent."""
@@ -76,12 +89,13 @@ def insert_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) ->
     names = ", ".join(connection.dialect.identifier_preparer.quote(c.name) for c in columns)
     statement = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([placeholder] * len(columns))})"  # noqa: S608 - names come from the table definition
     complete = itemgetter(*keys)  # C-speed when a row has every column (the importers build them so)
+    defaults = [_default(c) for c in columns]
     tuples = []
     for row in rows:
         try:
             values = list(complete(row))
-        except KeyError:
-            values = [row.get(key) for key in keys]
+        except KeyError:  # missing columns take the model's default, as an ORM insert would
+            values = [row[key] if key in row else default() for key, default in zip(keys, defaults, strict=True)]
         for index, convert in converters:
             values[index] = convert(values[index])
         tuples.append(tuple(values))

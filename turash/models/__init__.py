@@ -4,6 +4,7 @@ from turash.models.audit import AuditEntry
 from turash.models.base import Base, new_id
 from turash.models.flow import CATEGORIES, DIRECTIONS, PRECISIONS, ResourceFlow
 from turash.models.ingestion import ImportRun, QuarantinedRow
+from turash.models.match import MatchRecord, MatchRun
 from turash.models.organization import MEMBER_ROLES, ORGANIZATION_KINDS, Membership, Organization
 from turash.models.service_offering import SERVICE_KINDS, ServiceOffering
 from turash.models.site import Site
@@ -20,6 +21,8 @@ __all__ = [
     "AuditEntry",
     "Base",
     "ImportRun",
+    "MatchRecord",
+    "MatchRun",
     "Membership",
     "Organization",
     "QuarantinedRow",

@@ -41,6 +41,8 @@ class ResourceFlow(IdMixin, TimestampMixin, Base):
     direction: Mapped[str] = mapped_column(sa.String(8))
     resource: Mapped[str] = mapped_column(sa.String(500))
     resource_class: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    # Every class the catalogue read in the resource text, best first: [[class id, weight], ...]
+    resource_classes: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
     category: Mapped[str | None] = mapped_column(sa.String(16))
     ewc_code: Mapped[str | None] = mapped_column(sa.String(6), index=True)
     quantity: Mapped[float | None] = mapped_column(sa.Float)

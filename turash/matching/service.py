@@ -1,0 +1,529 @@
+"""Matching use cases: every flow's best counterparts, an organisation's or a flow's matches, ad-hoc queries.
+
+The service loads the register into the engine's arrays once per data version (kept in the process; rebuilt when
+a flow is added, changed or removed), runs the engine, then applies the constraint checker and the hybrid router
+(turash.matching.routing) and shapes each match as the contract says (contract/cli.md, `turash match`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from turash.catalog import get_catalog
+from turash.kit.errors import NotFound, ValidationFailed
+from turash.matching import repository
+from turash.matching.engine import (
+    SCORE_NAMES,
+    Compatibility,
+    MatchIndex,
+    MatchParams,
+    MatchResult,
+    MatchStats,
+    ScoreWeights,
+    explain,
+    match_all,
+    render,
+)
+from turash.matching.repository import FlowInfo, LoadedFlows
+from turash.matching.routing import PairFacts, check
+from turash.models import MatchRun, Organization
+from turash.models.base import new_id, utcnow
+from turash.models.flow import CATEGORIES
+
+DEFAULT_TOP_K = 5
+DEFAULT_RADIUS_KM = 50.0
+
+
+@dataclass(frozen=True)
+class MatchRequest:
+    top_k: int = DEFAULT_TOP_K
+    radius_km: float = DEFAULT_RADIUS_KM
+    organization_id: str | None = None
+    flow_id: str | None = None
+    include_inferred: bool = False
+    weights: tuple[tuple[str, float], ...] | None = None
+    category: str | None = None
+    min_score: float = 0.0
+
+    def params(self) -> MatchParams:
+        weights = ScoreWeights(**dict(self.weights)) if self.weights else ScoreWeights()
+        return MatchParams(
+            top_k=self.top_k, max_radius_km=self.radius_km, weights=weights, include_inferred=self.include_inferred
+        )
+
+    def params_key(self) -> str:
+        engine = (self.top_k, self.radius_km, self.include_inferred, self.weights)
+        return hashlib.sha256(json.dumps(engine, default=str).encode()).hexdigest()[:16]
+
+
+def parse_weights(text: str | None) -> tuple[tuple[str, float], ...] | None:
+    """`quality=0.4,distance=0.3` → weights for the scorers named (the others keep their defaults, then all are
+    normalised by the engine). Unknown names or negative values are a clear error."""
+    if not text:
+        return None
+    defaults = asdict(ScoreWeights())
+    out = dict(defaults)
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name not in defaults:
+            raise ValidationFailed(f"unknown scorer weight {name!r}; use {', '.join(SCORE_NAMES)}")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValidationFailed(f"weight {name} must be a number, got {value!r}") from None
+        if not number >= 0:
+            raise ValidationFailed(f"weight {name} must be >= 0")
+        out[name] = number
+    if sum(out.values()) <= 0:
+        raise ValidationFailed("at least one weight must be positive")
+    return tuple(sorted(out.items()))
+
+
+@dataclass
+class CatalogView:
+    class_index: dict[str, int]
+    class_ids: tuple[str, ...]
+    compat: Compatibility
+    version: str
+
+
+_catalog_lock = threading.Lock()
+_catalog_view: CatalogView | None = None
+
+
+def catalog_view() -> CatalogView:
+    """The catalogue's compatibility matrix as the engine reads it (built once per process)."""
+    global _catalog_view
+    with _catalog_lock:
+        if _catalog_view is None:
+            catalog = get_catalog()
+            matrix = catalog.compatibility_matrix()
+            compat = Compatibility.from_csr(
+                matrix.matrix,
+                min_temperature_c=matrix.min_temperature_c,
+                max_temperature_c=matrix.max_temperature_c,
+                min_purity_pct=matrix.min_purity_pct,
+                min_pressure_bar=matrix.min_pressure_bar,
+                needs_treatment=matrix.needs_treatment,
+            )
+            digest = hashlib.sha256("|".join(matrix.class_ids).encode() + matrix.matrix.data.tobytes()).hexdigest()
+            _catalog_view = CatalogView(
+                {c: i for i, c in enumerate(matrix.class_ids)}, tuple(matrix.class_ids), compat, digest[:16]
+            )
+        return _catalog_view
+
+
+@dataclass
+class MatchingState:
+    """The register as the engine sees it, for one data version."""
+
+    flows: LoadedFlows
+    index: MatchIndex
+    catalog: CatalogView
+    org_attributes: dict[str, dict[str, Any]]
+    site_permit: dict[str, bool]
+    results: dict[str, tuple[MatchResult, MatchStats]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    built_seconds: float = 0.0
+
+
+def build_state(session: Session) -> MatchingState:
+    start = time.perf_counter()
+    view = catalog_view()
+    flows = repository.load_flows(session, view.class_index)
+    index = MatchIndex.build(flows.arrays, view.compat)
+    attributes = {
+        org_id: attrs for org_id, attrs in session.execute(sa.select(Organization.id, Organization.attributes))
+    }
+    return MatchingState(
+        flows=flows,
+        index=index,
+        catalog=view,
+        org_attributes=attributes,
+        site_permit={},
+        built_seconds=time.perf_counter() - start,
+    )
+
+
+def state(session: Session, holder: dict[str, Any]) -> MatchingState:
+    """The cached state if the data has not changed since it was built, else a fresh one."""
+    version = repository.data_version(session)
+    current: MatchingState | None = holder.get("matching_state")
+    if current is None or current.flows.version != version or current.catalog is not catalog_view():
+        current = build_state(session)
+        holder["matching_state"] = current
+    return current
+
+
+def run_engine(st: MatchingState, request: MatchRequest) -> tuple[MatchResult, MatchStats]:
+    key = request.params_key()
+    with st.lock:
+        cached = st.results.get(key)
+        if cached is None:
+            stats = MatchStats()
+            result = match_all(st.index, request.params(), stats).sorted()
+            cached = (result, stats)
+            st.results[key] = cached
+    return cached
+
+
+def _facts(
+    st: MatchingState, s: FlowInfo, d: FlowInfo, result: MatchResult, i: int, relaxations: list[str], reasons: list[str]
+) -> PairFacts:
+    fl = st.index.flows
+    srow, drow = int(result.supply_row[i]), int(result.demand_row[i])
+    return PairFacts(
+        category=s.category,
+        supply_class=s.resource_class,
+        demand_class=d.resource_class,
+        supply_org=s.organization,
+        demand_org=d.organization,
+        supply_org_attributes=st.org_attributes.get(s.organization_id) or {},
+        demand_org_attributes=st.org_attributes.get(d.organization_id) or {},
+        supply_country=s.country,
+        demand_country=d.country,
+        supply_ewc=s.ewc_code,
+        hazardous=bool(fl.hazardous[srow]),
+        receiver_permitted=bool(fl.hazard_permit[drow]),
+        distance_km=float(result.distance_km[i]),
+        trust=float(result.sub_scores[i, SCORE_NAMES.index("trust")]),
+        inferred=s.inferred or d.inferred,
+        relaxations=tuple(relaxations),
+        reasons=tuple(reasons),
+    )
+
+
+def _side(info: FlowInfo) -> dict[str, Any]:
+    return {
+        "organization": info.organization,
+        "site": info.site,
+        "flow_id": info.flow_id,
+        "resource": info.resource if not info.inferred else (info.resource_class_name or info.resource),
+        "resource_class": info.resource_class,
+        "inferred": info.inferred,
+    }
+
+
+def _headline(s: FlowInfo, d: FlowInfo) -> str:
+    def what(f: FlowInfo) -> str:
+        return (
+            f.resource
+            if not f.resource_class_name or f.resource_class_name.casefold() == f.resource.casefold()
+            else f"{f.resource} ({f.resource_class_name})"
+        )
+
+    return f"{what(s)} from {s.organization} can serve {what(d)} at {d.organization}"
+
+
+def shape(
+    st: MatchingState, result: MatchResult, rows: np.ndarray[Any, Any], params: MatchParams
+) -> list[dict[str, Any]]:
+    """Contract-shaped matches for the given result rows (constraint failures are dropped)."""
+    out: list[dict[str, Any]] = []
+    info = st.flows.info
+    for i in rows.tolist():
+        s, d = info[int(result.supply_key[i])], info[int(result.demand_key[i])]
+        facts = explain(st.index, result, i, params)
+        verdict = check(_facts(st, s, d, result, i, facts.relaxations, facts.reasons))
+        if not verdict.allowed:
+            continue
+        out.append(
+            {
+                "id": repository.match_id(s.flow_id, d.flow_id),
+                "supply": _side(s),
+                "demand": _side(d),
+                "score": round(float(result.score[i]), 4),
+                "scores": {name: round(float(result.sub_scores[i, j]), 4) for j, name in enumerate(SCORE_NAMES)},
+                "distance_km": round(float(result.distance_km[i]), 3),
+                "economics": {"npv_eur": None, "payback_years": None, "irr": None, "co2_avoided_t_per_year": None},
+                "explanation": f"{_headline(s, d)}: {render(facts)}",
+                "category": s.category,
+                "route": verdict.route,
+                "route_reasons": verdict.route_reasons,
+                "constraints": [c.as_dict() for c in verdict.checks],
+                "relaxations": facts.relaxations,
+                "reasons": facts.reasons,
+                "coverage": facts.coverage,
+            }
+        )
+    return out
+
+
+def find_matches(
+    session: Session, holder: dict[str, Any], request: MatchRequest
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Matches for the request, best first, with run statistics."""
+    st = state(session, holder)
+    result, stats = run_engine(st, request)
+    # The requested radius is a hard limit (contract: "the largest distance considered"); the engine's fallback may
+    # widen a category's radius, but never past it.
+    keep = result.distance_km <= request.radius_km
+    info = st.flows.info
+    if request.organization_id is not None:
+        orgs = np.array([f.organization_id == request.organization_id for f in info], dtype=bool)
+        keep &= orgs[result.supply_key] | orgs[result.demand_key] if len(info) else keep
+    if request.flow_id is not None:
+        row = st.flows.row_of_flow.get(request.flow_id)
+        if row is None:
+            keep[:] = False
+        else:
+            keep &= (result.supply_key == row) | (result.demand_key == row)
+    if request.category is not None:
+        code = CATEGORIES.index(request.category)
+        keep &= st.index.flows.category[result.supply_row] == code
+    if request.min_score > 0:
+        keep &= result.score >= request.min_score
+    matches = shape(st, result, np.flatnonzero(keep), request.params())
+    summary = {
+        "flows": len(st.flows),
+        "flows_unclassified": st.flows.skipped_unclassified,
+        "pairs_considered": stats.pairs_passed,
+        "matches": len(matches),
+        "facilitated": sum(m["route"] == "facilitated" for m in matches),
+        "seconds": {**{k: round(v, 4) for k, v in stats.seconds.items()}, "build": round(st.built_seconds, 4)},
+        "catalog_version": st.catalog.version,
+        "data_version": st.flows.version,
+    }
+    return matches, summary
+
+
+def match_for_pair(
+    session: Session, holder: dict[str, Any], identifier: str, request: MatchRequest | None = None
+) -> dict[str, Any]:
+    """One match by id, recomputed from its two flows, so any id `turash match` printed can be looked up later
+    (whatever its rank). The search radius does not apply: the pair is already chosen."""
+    pair = repository.flows_of_match(identifier)
+    if pair is None:
+        raise NotFound.of("match", identifier)
+    stored = repository.get_match(session, identifier)
+    if stored is not None and stored.inputs_version == repository.data_version(session):
+        return stored_match(stored)  # as served, with the parameters of its run (nothing changed since)
+    st = state(session, holder)
+    keys = [st.flows.row_of_flow.get(pair[0]), st.flows.row_of_flow.get(pair[1])]
+    if keys[0] is None or keys[1] is None:
+        raise NotFound(
+            f"match '{identifier}' refers to a flow that no longer exists or cannot be matched",
+            details={"id": identifier},
+        )
+    params = (request or MatchRequest()).params()
+    srow, drow = (int(r) for r in st.index.rows_of(np.array(keys, dtype=np.int64)))
+    result = score_pair(st, srow, drow, params)
+    if result is None:
+        raise NotFound(f"the flows of match '{identifier}' do not fit together", details={"id": identifier})
+    matches = shape(st, result, np.array([0]), params)
+    if not matches:
+        raise NotFound(f"match '{identifier}' breaks a business rule or regulation", details={"id": identifier})
+    return matches[0]
+
+
+def stored_match(record: Any) -> dict[str, Any]:
+    details = dict(record.details or {})
+    return {
+        "id": record.id,
+        "supply": details.pop("supply"),
+        "demand": details.pop("demand"),
+        "score": record.score,
+        "scores": record.scores,
+        "distance_km": record.distance_km,
+        "economics": record.economics,
+        "explanation": record.explanation,
+        "route": record.route,
+        "computed_at": record.computed_at.isoformat(),
+        "run_id": record.run_id,
+        **details,
+    }
+
+
+def score_pair(st: MatchingState, srow: int, drow: int, params: MatchParams) -> MatchResult | None:
+    """The best-scoring class pair of one (supply, demand) pair of index rows: strict rules first, then with the
+    fallback relaxations. None when no class of the supply serves a class of the demand."""
+    from turash.matching.engine import score_pairs
+
+    fl, compat = st.index.flows, st.index.compat
+    if not fl.is_supply[srow] or fl.is_supply[drow]:
+        return None
+    s_classes = fl.class_index[fl.class_indptr[srow] : fl.class_indptr[srow + 1]]
+    d_classes = fl.class_index[fl.class_indptr[drow] : fl.class_indptr[drow + 1]]
+    entries = [e for cs in s_classes for cd in d_classes if (e := compat.entry(int(cs), int(cd))) >= 0]
+    if not entries:
+        return None
+    n = len(entries)
+    s = np.full(n, srow, np.int32)
+    d = np.full(n, drow, np.int32)
+    k = np.array(entries, np.int32)
+    for allowed in (0, 0xFF):
+        sc = score_pairs(st.index, s, d, k, params, allowed)
+        if sc.passes.any():
+            best = int(np.argmax(np.where(sc.passes, sc.score, -np.inf)))
+            keys = st.index.table.key
+            pick = slice(best, best + 1)
+            return MatchResult(
+                supply_row=s[pick],
+                demand_row=d[pick],
+                supply_key=keys[s[pick]],
+                demand_key=keys[d[pick]],
+                score=sc.score[pick],
+                sub_scores=sc.sub_scores[pick],
+                distance_km=sc.distance_km[pick],
+                relaxation=sc.relaxation[pick],
+                reasons=sc.reasons[pick],
+                class_pair=k[pick],
+                fit=sc.fit[pick],
+                coverage=np.power(np.float32(10.0), sc.log_coverage[pick]).astype(np.float32),
+                temperature_margin_k=sc.temperature_margin_k[pick],
+                selected_by=np.zeros(1, np.uint8),
+            )
+    return None
+
+
+def record_run(
+    session: Session,
+    request: MatchRequest,
+    matches: list[dict[str, Any]],
+    summary: dict[str, Any],
+    *,
+    trigger: str,
+    user_id: str | None = None,
+) -> MatchRun:
+    """Store a run and its matches: the audit trail of why each match was proposed, computed when and how."""
+    now = utcnow()
+    run = MatchRun(
+        id=new_id(),
+        trigger=trigger,
+        params={
+            "top_k": request.top_k,
+            "radius_km": request.radius_km,
+            "include_inferred": request.include_inferred,
+            "weights": dict(request.weights or ()) or asdict(ScoreWeights()),
+            "organization_id": request.organization_id,
+            "flow_id": request.flow_id,
+            "min_score": request.min_score,
+        },
+        catalog_version=summary["catalog_version"],
+        data_version=summary["data_version"],
+        flows_count=summary["flows"],
+        matches_count=len(matches),
+        stats=summary,
+        finished_at=now,
+        created_by=user_id,
+    )
+    session.add(run)
+    session.flush()
+    repository.store_matches(
+        session,
+        [
+            {
+                "id": m["id"],
+                "run_id": run.id,
+                "supply_flow_id": m["supply"]["flow_id"],
+                "demand_flow_id": m["demand"]["flow_id"],
+                "score": m["score"],
+                "scores": m["scores"],
+                "distance_km": m["distance_km"],
+                "economics": m["economics"],
+                "explanation": m["explanation"],
+                "route": m["route"],
+                "details": {
+                    k: m[k]
+                    for k in ("route_reasons", "constraints", "relaxations", "reasons", "supply", "demand", "category")
+                },
+                "inputs_version": summary["data_version"],
+                "computed_at": now,
+            }
+            for m in matches
+        ],
+    )
+    return run
+
+
+QUERY_FLOW_ID = "query"
+
+
+def query(
+    session: Session,
+    holder: dict[str, Any],
+    body: dict[str, Any],
+    *,
+    lat: float,
+    lon: float,
+    nace: str | None,
+    request: MatchRequest,
+) -> list[dict[str, Any]]:
+    """Match an ad-hoc flow against the register without saving it."""
+    from turash.flows.service import prepare
+    from turash.matching.engine import match_one
+
+    values = dict(body)
+    problems = prepare(values, nace=nace)
+    if problems:
+        raise ValidationFailed("the query is not valid", details=[{"field": c, "message": m} for c, m in problems])
+    st = state(session, holder)
+    columns = repository.FlowColumns()
+    added = columns.add(
+        st.catalog.class_index,
+        best=values.get("resource_class"),
+        candidates=values.get("resource_classes"),
+        lat=lat,
+        lon=lon,
+        direction=values["direction"],
+        category=values.get("category"),
+        kind=values.get("quantity_kind"),
+        quantity_si=values.get("quantity_si"),
+        temperature=values.get("temperature_c"),
+        pressure=values.get("pressure_bar"),
+        purity=values.get("purity_pct"),
+        hazardous=values.get("hazardous"),
+        permits={},
+        available_from=values.get("available_from"),
+        available_to=values.get("available_to"),
+        schedule=values.get("schedule"),
+        price=values.get("price_eur_per_unit"),
+        precision=values.get("precision"),
+        inferred=False,
+        org=int(st.index.flows.org.max(initial=-1)) + 1,
+    )
+    if not added:
+        raise ValidationFailed(
+            f"the catalogue cannot tell what {values['resource']!r} is; describe the resource "
+            "in other words or add an EWC code",
+            code="resource_not_understood",
+        )
+    key = len(st.flows.info)
+    flow = columns.arrays(np.array([key], dtype=np.int64))
+    index = st.index.update(added=flow)  # a copy with the query in it, so the explanation can read both sides
+    params = request.params()
+    result = match_one(index, flow, 0, params)
+    row = int(index.rows_of(np.array([key]))[0])
+    if bool(flow.is_supply[0]):
+        result = replace(result, supply_row=np.full(result.n, row, np.int32))
+    else:
+        result = replace(result, demand_row=np.full(result.n, row, np.int32))
+    catalog = get_catalog()
+    best = values.get("resource_class")
+    me = FlowInfo(
+        QUERY_FLOW_ID,
+        "",
+        "(your query)",
+        "(your query)",
+        values["resource"],
+        best,
+        False,
+        None,
+        values["direction"],
+        values.get("category") or "",
+        "",
+        values.get("ewc_code"),
+        catalog.get(best).name if best else None,
+    )
+    view = replace(st, flows=replace(st.flows, info=[*st.flows.info, me]), index=index, results={})
+    return shape(view, result, np.arange(result.n), params)
