@@ -9,23 +9,25 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from turash.app import create_app
 from turash.audit.service import install_audit_listener
-from turash.config import Settings
+from turash.config import Settings, get_settings
 from turash.kit import migrations
 from turash.kit.bus import InProcessBus
 from turash.kit.cache import MemoryCache
-from turash.kit.db import UnitOfWork, make_engine
+from turash.kit.db import UnitOfWork, dispose_engines, make_engine
 from turash.kit.runtime import Runtime
 
 PG_URL = os.environ.get("TURASH_TEST_DATABASE_URL")
@@ -191,3 +193,40 @@ def alice(client: TestClient) -> Api:
 @pytest.fixture
 def bob(client: TestClient) -> Api:
     return Api(client, "bob@example.org")
+
+
+@pytest.fixture
+def cli_db(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh, empty database for the CLI (which opens its own connections)."""
+    cleanup = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'cli.db'}"
+    else:
+        name = f"turash_cli_{uuid.uuid4().hex[:8]}"
+        admin = make_engine(str(PG_URL), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = admin.url.set(database=name).render_as_string(hide_password=False)
+        cleanup = (admin, name)
+    monkeypatch.setenv("TURASH_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+    dispose_engines()
+    if cleanup:
+        admin, name = cleanup
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def example(session):  # type: ignore[no-untyped-def]
+    """The contract's example flows, imported."""
+    from turash.ingestion.service import import_flows
+
+    report = import_flows(session, CONTRACT / "examples" / "flows_example.csv")
+    assert report.imported == 6
+    session.flush()
+    return session

@@ -1,48 +1,18 @@
 """The command-line contract (contract/cli.md), end to end, on each database back-end."""
 
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
 import pytest
-import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from tests.conftest import CONTRACT, PG_URL
+from tests.conftest import CONTRACT
 from turash.cli import app
 from turash.config import get_settings
-from turash.kit.db import dispose_engines, make_engine
 
 runner = CliRunner()
 EXAMPLE = CONTRACT / "examples" / "flows_example.csv"
-
-
-@pytest.fixture
-def cli_db(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh, empty database for the CLI (which opens its own connections)."""
-    cleanup = None
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'cli.db'}"
-    else:
-        name = f"turash_cli_{uuid.uuid4().hex[:8]}"
-        admin = make_engine(str(PG_URL), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = admin.url.set(database=name).render_as_string(hide_password=False)
-        cleanup = (admin, name)
-    monkeypatch.setenv("TURASH_DATABASE_URL", url)
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
-    dispose_engines()
-    if cleanup:
-        admin, name = cleanup
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def run(*args: str) -> tuple[int, str, str]:

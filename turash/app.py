@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -42,6 +43,8 @@ TAGS = [
     {"name": "flows", "description": "Resources a site has (supply) or needs (demand)."},
     {"name": "services", "description": "Transport, treatment, storage... offered by organisations."},
     {"name": "matching", "description": "Ranked, explained partners for flows and organisations."},
+    {"name": "economics", "description": "Business cases: NPV, IRR, payback, CO2, ranges, price band, risk."},
+    {"name": "potential", "description": "Regional symbiosis potential from declared, register and inferred flows."},
     {"name": "system", "description": "Health and metadata."},
 ]
 
@@ -164,6 +167,15 @@ def system_router() -> APIRouter:
     return router
 
 
+def _warm_up() -> None:
+    try:
+        from turash.matching.service import warm_up
+
+        log.info("matching_engine_ready", seconds=round(warm_up(), 2))
+    except Exception:  # a warm-up failure must not stop the server; the first request will say what is wrong
+        log.exception("matching_warm_up_failed")
+
+
 def install_docs(app: FastAPI) -> None:
     """Swagger UI served from this process (assets from the fastapi-offline package), so the API docs work
     without internet access, unlike FastAPI's default CDN links."""
@@ -189,9 +201,11 @@ def install_docs(app: FastAPI) -> None:
 
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> FastAPI:
     from turash.auth.endpoints import router as auth_router
+    from turash.economics.endpoints import router as economics_router
     from turash.flows.endpoints import router as flows_router
     from turash.matching.endpoints import router as matching_router
     from turash.organizations.endpoints import router as organizations_router
+    from turash.potential.endpoints import router as potential_router
     from turash.services.endpoints import router as services_router
     from turash.sites.endpoints import router as sites_router
     from turash.webshell.endpoints import router as webshell_router
@@ -209,6 +223,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             )
         if owned:
             app.state.runtime = Runtime.from_settings(settings)
+        # Compile (or load) the matching kernels in the background, so the first matching request is fast.
+        threading.Thread(target=_warm_up, name="turash-warm-up", daemon=True).start()
         yield
         if owned:
             app.state.runtime.close()
@@ -236,6 +252,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         flows_router,
         services_router,
         matching_router,
+        economics_router,
+        potential_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import getpass
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,7 +107,14 @@ def _json_default(value: Any) -> Any:
 
 
 def _print_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(payload, default=_json_default, ensure_ascii=False) + "\n")
+    """JSON on stdout (orjson: several times faster than the standard library on large outputs, and it writes
+    NaN as null, where the standard library would write invalid JSON)."""
+    import orjson
+
+    data = orjson.dumps(payload, default=_json_default, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
 
 
 # ---------------------------------------------------------------------------------------------------------- serve
@@ -154,7 +162,8 @@ def demo(
             report = registers.load_hotmaps(uow.session, limit=limit, progress=tick)
         uow.commit()
     out.print(
-        f"Loaded {report.sites_created:,} new sites and {report.flows_created:,} excess-heat flows "
+        f"Loaded {report.sites_created:,} new sites and {report.flows_created:,} flows (the register's excess heat and "
+        "CO2 figures, and each site's likely flows from its sector profile, marked inferred) "
         f"({report.sites_seen:,} sites with coordinates in the file; {report.skipped_no_location:,} without "
         "coordinates left out)."
     )
@@ -583,6 +592,123 @@ def match(
 SCORE_COLUMNS = ("quality", "temporal", "quantity", "economic", "trust", "distance")
 
 
+class PotentialFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+@app.command("potential")
+def potential(
+    country: Annotated[str | None, typer.Option(help="ISO country code, e.g. DK.")] = None,
+    bbox: Annotated[str | None, typer.Option(help="min_lon,min_lat,max_lon,max_lat")] = None,
+    radius_km: Annotated[float, typer.Option("--radius-km", min=0.001)] = 50.0,
+    declared_only: Annotated[bool, typer.Option("--declared-only", help="Leave inferred flows out.")] = False,
+    output: Annotated[PotentialFormat, typer.Option("--format")] = PotentialFormat.table,
+    file: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+    top: Annotated[int, typer.Option(help="Opportunities shown in the table.")] = 20,
+) -> None:
+    """Symbiosis potential of a region: totals of matchable heat, materials, water and CO2, and every opportunity
+    (route, pipe size or transport, capex, levelised cost, CO2) from declared, register and inferred flows."""
+    from turash.potential import service as potential_service
+    from turash.potential.endpoints import region
+
+    with _runtime() as runtime, runtime.uow() as uow:
+        report = potential_service.potential(
+            uow.session, runtime.extras, region(country, bbox), radius_km=radius_km, include_inferred=not declared_only
+        )
+    if output == PotentialFormat.csv:
+        text = potential_service.as_csv(report)
+        if file:
+            file.write_text(text, encoding="utf-8")
+            err.print(f"wrote {report['opportunities_count']} opportunities to {file}")
+        else:
+            sys.stdout.write(text)
+        return
+    if output == PotentialFormat.json:
+        _print_json(report)
+        return
+    t = report["totals"]
+    out.print(
+        f"[bold]{report['region']}[/]: {report['opportunities_count']:,} opportunities in "
+        f"{report['seconds']:.2f} s — heat {t['heat_gwh_per_year']:,.0f} GWh/yr, materials "
+        f"{t['materials_t_per_year']:,.0f} t/yr, water {t['water_m3_per_year']:,.0f} m3/yr, CO2 avoidable "
+        f"{t['co2_avoidable_t_per_year']:,.0f} t/yr, investment {t['capex_eur'] / 1e6:,.0f} M EUR"
+    )
+    table = Table(title=f"best {min(top, report['opportunities_count'])}")
+    for column in ("score", "supplier", "supply", "receiver", "demand", "amount", "km", "capex", "CO2 t/yr"):
+        table.add_column(column, overflow="fold")
+    for o in report["opportunities"][:top]:
+        table.add_row(
+            f"{o['score']:.2f}",
+            o["supplier"],
+            o["supply"],
+            o["receiver"],
+            o["demand"],
+            "" if o["allocated"] is None else f"{o['allocated']:,.0f} {o['unit']}",
+            f"{o['distance_km']:.1f}",
+            "" if o["capex_eur"] is None else f"{o['capex_eur'] / 1e6:,.1f} M",
+            "" if o["co2_avoided_t_per_year"] is None else f"{o['co2_avoided_t_per_year']:,.0f}",
+        )
+    out.print(table)
+    err.print(report["attribution"])
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+    html = "html"
+
+
+@app.command("economics")
+def economics(
+    match_id: Annotated[str, typer.Argument(help="A match id, as `turash match` prints it.")],
+    assumption: Annotated[list[str] | None, typer.Option("--set", help="Override an assumption: name=value.")] = None,
+    output: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.table,
+    file: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to a file (html: the one-page case).")
+    ] = None,
+) -> None:
+    """The business case of a match: NPV, IRR, payback, CO2 avoided, ranges, tornado, price band, risk."""
+    from turash.economics import report
+    from turash.economics import service as economics_service
+
+    with _runtime() as runtime, runtime.uow() as uow:
+        data = economics_service.business_case(
+            uow.session, runtime.extras, runtime.cache, match_id, economics_service.parse_overrides(assumption)
+        )
+    if output == ReportFormat.html:
+        text = report.render_html(data)
+        if file:
+            file.write_text(text, encoding="utf-8")
+            err.print(f"wrote {file}")
+        else:
+            sys.stdout.write(text)
+        return
+    if output == ReportFormat.json:
+        _print_json(data)
+        return
+    e, m = data["economics"], data["match"]
+    out.print(
+        f"[bold]{m['supply']['resource']}[/] ({m['supply']['organization']}) → [bold]{m['demand']['resource']}"
+        f"[/] ({m['demand']['organization']}), {m['distance_km']:.1f} km"
+    )
+    table = Table(show_header=False)
+    for label, value in (
+        ("NPV", e["npv_eur"]),
+        ("NPV P10 / P90", (e["npv_range"]["p10"], e["npv_range"]["p90"])),
+        ("IRR", e["irr"]),
+        ("payback (years)", e["payback_years"]),
+        ("investment (EUR)", e["capex_eur"]),
+        ("benefit (EUR/yr)", e["benefit_eur_per_year"]),
+        ("CO2e avoided (t/yr)", e["co2_avoided_t_per_year"]),
+        ("price band", e["price_band"]),
+        *((f"risk: {k}", f"{v['level']}: {'; '.join(v['reasons'])}") for k, v in e["risk"].items()),
+    ):
+        table.add_row(label, str(value))
+    out.print(table)
+
+
 def find_organization(session: Any, name: str) -> Any:
     from turash.organizations.repository import find_by_name
 
@@ -601,7 +727,14 @@ def config_table() -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as exc:  # a bug, not bad input: say so plainly; TURASH_DEBUG=1 shows the traceback
+        if os.environ.get("TURASH_DEBUG"):
+            raise
+        err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}")
+        err.print("This is a bug in Turash. Run again with TURASH_DEBUG=1 to see the traceback, and report it.")
+        raise SystemExit(3) from None
 
 
 if __name__ == "__main__":

@@ -3,10 +3,10 @@ import json
 import jsonschema
 
 from tests.matching.conftest import EXAMPLE, MATCH_SCHEMA
-from tests.test_cli import cli_db, run  # noqa: F401 - the fixture is used by name
+from tests.test_cli import run
 
 
-def test_match_json_contract(cli_db: str) -> None:  # noqa: F811
+def test_match_json_contract(cli_db: str) -> None:
     assert run("import", "flows", str(EXAMPLE))[0] == 0
     code, out, _ = run("match", "--format", "json")
     assert code == 0
@@ -30,7 +30,7 @@ def test_match_json_contract(cli_db: str) -> None:  # noqa: F811
     assert code == 2 and "unknown scorer weight" in err
 
 
-def test_match_store_keeps_an_audit_trail(cli_db: str) -> None:  # noqa: F811
+def test_match_store_keeps_an_audit_trail(cli_db: str) -> None:
     run("import", "flows", str(EXAMPLE))
     code, _, _ = run("match", "--store")
     assert code == 0

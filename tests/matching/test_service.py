@@ -51,7 +51,9 @@ def test_weights_change_the_order_as_documented(example) -> None:  # type: ignor
     by_distance, _ = service.find_matches(
         example,
         {},
-        MatchRequest(weights=service.parse_weights("quality=0,temporal=0,quantity=0,economic=0,trust=0,distance=1")),
+        MatchRequest(
+            weights=service.parse_weights("quality=0,temporal=0,quantity=0,economic=0,trust=0,distance=1,sector=0")
+        ),
     )
     closeness = [m["scores"]["distance"] for m in by_distance]  # relative to each category's radius
     assert closeness == sorted(closeness, reverse=True) and [m["score"] for m in by_distance] == closeness

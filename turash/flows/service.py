@@ -78,6 +78,10 @@ def create(
     )
     session.add(flow)
     session.flush()
+    if source != "inferred":
+        from turash.sectors.register import drop_superseded  # sectors builds on flows: import here, not at the top
+
+        drop_superseded(session, {site.id: [(flow.direction, flow.resource_class)]})
     return flow
 
 

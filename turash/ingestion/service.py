@@ -27,6 +27,7 @@ from turash.kit.geo import haversine_km
 from turash.kit.metrics import IMPORTED_ROWS
 from turash.models import ImportRun, Membership, Organization, QuarantinedRow, ResourceFlow, Site
 from turash.models.base import name_key, new_id, new_ids, utcnow
+from turash.sectors.register import SiteToInfer, drop_superseded, infer_sites
 
 BATCH_ROWS = 20000
 _FLOW_ROW = dict.fromkeys(c.key for c in ResourceFlow.__table__.columns)  # every column, so inserts take the fast path
@@ -428,6 +429,10 @@ def import_flows(
                 attributes=r.attributes,
             )
         report.imported += insert_rows(session, ResourceFlow.__table__, fresh)
+        declared: dict[str, list[tuple[str, str | None]]] = {}
+        for row in fresh:
+            declared.setdefault(row["site_id"], []).append((row["direction"], row["resource_class"]))
+        drop_superseded(session, declared)  # a company's own flows replace what was inferred for its site
         session.add_all(quarantine)
         session.flush()
         if checkpoint is not None:
@@ -507,6 +512,9 @@ def import_sites(
 
     def flush() -> None:
         places.resolve(pending)
+        # New sites get the likely flows of their sector (inferred, rough): the contract of `import sites`.
+        infer_sites(session, (SiteToInfer(r.site_id, r.org_id, r.org_name, r.site_name, r.values.get("nace"),
+                                          r.values.get("employees")) for r in pending if r.site_created))
         created = sum(r.site_created for r in pending)
         report.imported += created
         report.skipped += len(pending) - created

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from turash.auth.dependencies import FlowViewer, OrgViewer, PrincipalDep, RuntimeDep, UowDep
 from turash.kit.errors import Forbidden
@@ -13,6 +13,23 @@ from turash.models import Organization, ResourceFlow, Site
 from turash.organizations.service import effective_role
 
 router = APIRouter(tags=["matching"])
+
+
+def match_reader(match_id: str, uow: UowDep, principal: PrincipalDep) -> str:
+    """Members of either party's organisation (and readers of public-register parties) may see a match."""
+    pair = repository.flows_of_match(match_id)
+    if pair is not None:
+        orgs = uow.session.scalars(
+            sa.select(Organization)
+            .join(ResourceFlow, ResourceFlow.organization_id == Organization.id)
+            .where(ResourceFlow.id.in_(pair))
+        ).all()
+        if orgs and not any(effective_role(uow.session, principal, org) for org in orgs):
+            raise Forbidden("you take part in neither side of this match")
+    return match_id
+
+
+MatchReader = Annotated[str, Depends(match_reader)]
 
 Top = Annotated[int, Query(ge=1, le=100, description="Keep each flow's K best counterparts.")]
 Radius = Annotated[float, Query(gt=0, le=2000, description="Largest distance considered, km.")]
@@ -103,17 +120,8 @@ def flow_matches(
 
 
 @router.get("/matches/{match_id}", response_model=Match, operation_id="get_match")
-def get_match(match_id: str, uow: UowDep, runtime: RuntimeDep, principal: PrincipalDep) -> Match:
+def get_match(match_id: MatchReader, uow: UowDep, runtime: RuntimeDep) -> Match:
     """One match with its full explanation, constraints and routing. Visible to members of either party."""
-    pair = repository.flows_of_match(match_id)
-    if pair is not None:
-        orgs = uow.session.scalars(
-            sa.select(Organization)
-            .join(ResourceFlow, ResourceFlow.organization_id == Organization.id)
-            .where(ResourceFlow.id.in_(pair))
-        ).all()
-        if orgs and not any(effective_role(uow.session, principal, org) for org in orgs):
-            raise Forbidden("you take part in neither side of this match")
     return Match.model_validate(service.match_for_pair(uow.session, runtime.extras, match_id))
 
 

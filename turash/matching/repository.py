@@ -8,9 +8,11 @@ prices into EUR per SI unit, the receiving site's hazardous-waste permit, and ea
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -73,6 +75,8 @@ class FlowInfo:
     updated: str
     ewc_code: str | None
     resource_class_name: str | None
+    nace: str | None = None
+    inferred_from: str | None = None
 
 
 @dataclass
@@ -85,6 +89,33 @@ class LoadedFlows:
 
     def __len__(self) -> int:
         return len(self.info)
+
+    @cached_property
+    def facts(self) -> FlowFacts:
+        """Per-flow facts the rules read, as arrays indexed by key (built once per loaded register)."""
+        from turash.matching.routing import END_OF_WASTE
+
+        countries: dict[str, int] = {}
+        orgs: dict[str, int] = {}
+        return FlowFacts(
+            has_ewc=np.array([f.ewc_code is not None for f in self.info], dtype=bool),
+            end_of_waste=np.array([f.resource_class in END_OF_WASTE for f in self.info], dtype=bool),
+            country=np.array(
+                [countries.setdefault(f.country, len(countries)) if f.country else -1 for f in self.info],
+                dtype=np.int32,
+            ),
+            org=np.array([orgs.setdefault(f.organization_id, len(orgs)) for f in self.info], dtype=np.int32),
+            org_ids=list(orgs),
+        )
+
+
+@dataclass
+class FlowFacts:
+    has_ewc: np.ndarray[Any, Any]
+    end_of_waste: np.ndarray[Any, Any]
+    country: np.ndarray[Any, Any]
+    org: np.ndarray[Any, Any]
+    org_ids: list[str]
 
 
 def data_version(session: Session) -> str:
@@ -190,128 +221,150 @@ class FlowColumns:
         return FlowArrays.build(classes=self.classes, key=keys, **self.cols)
 
 
+_COLUMNS = (
+    ResourceFlow.id,
+    ResourceFlow.organization_id,
+    Organization.name,
+    Site.name,
+    Site.lat,
+    Site.lon,
+    Site.country,
+    Site.permits,
+    ResourceFlow.direction,
+    ResourceFlow.resource,
+    ResourceFlow.resource_class,
+    ResourceFlow.resource_classes,
+    ResourceFlow.category,
+    ResourceFlow.quantity_kind,
+    ResourceFlow.quantity_si,
+    ResourceFlow.temperature_c,
+    ResourceFlow.pressure_bar,
+    ResourceFlow.purity_pct,
+    ResourceFlow.hazardous,
+    ResourceFlow.available_from,
+    ResourceFlow.available_to,
+    ResourceFlow.schedule,
+    ResourceFlow.price_eur_per_unit,
+    ResourceFlow.precision,
+    ResourceFlow.inferred,
+    ResourceFlow.updated_at,
+    ResourceFlow.ewc_code,
+    sa.func.coalesce(Site.nace, Organization.nace),
+    ResourceFlow.inferred_from,
+)
+
+
+def _json(value: Any, cache: dict[str, Any]) -> Any:
+    """JSON columns come back as text from SQLite's driver and as objects from psycopg; texts repeat a lot."""
+    if value is None or not isinstance(value, str):
+        return value
+    parsed = cache.get(value)
+    if parsed is None:
+        parsed = cache[value] = json.loads(value)
+    return parsed
+
+
+def _day_number(value: Any, default: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, str):  # SQLite's driver: ISO text
+        value = date.fromisoformat(value[:10])
+    return int((value - _EPOCH).days)
+
+
+def _floats(column: tuple[Any, ...]) -> np.ndarray[Any, Any]:
+    return np.array([math.nan if v is None else v for v in column], dtype=np.float64)
+
+
 def load_flows(session: Session, class_index: dict[str, int], *, include_inferred: bool = True) -> LoadedFlows:
-    """Every flow the catalogue understood (at least one known class), as engine arrays."""
+    """Every flow the catalogue understood (at least one known class), as engine arrays.
+
+    Column-wise: one raw SELECT through the driver, then one pass per column (lists and numpy), because a Python
+    call per flow and field is what makes loading slow at 100k+ flows."""
     version = data_version(session)
     class_names = {c.id: c.name for c in get_catalog().classes}
     query = (
-        sa.select(
-            ResourceFlow.id,
-            ResourceFlow.organization_id,
-            Organization.name,
-            Site.name,
-            Site.lat,
-            Site.lon,
-            Site.country,
-            Site.permits,
-            ResourceFlow.direction,
-            ResourceFlow.resource,
-            ResourceFlow.resource_class,
-            ResourceFlow.resource_classes,
-            ResourceFlow.category,
-            ResourceFlow.quantity_kind,
-            ResourceFlow.quantity_si,
-            ResourceFlow.temperature_c,
-            ResourceFlow.pressure_bar,
-            ResourceFlow.purity_pct,
-            ResourceFlow.hazardous,
-            ResourceFlow.available_from,
-            ResourceFlow.available_to,
-            ResourceFlow.schedule,
-            ResourceFlow.price_eur_per_unit,
-            ResourceFlow.precision,
-            ResourceFlow.inferred,
-            ResourceFlow.updated_at,
-            ResourceFlow.ewc_code,
-        )
+        sa.select(*_COLUMNS)
         .join(Site, Site.id == ResourceFlow.site_id)
         .join(Organization, Organization.id == ResourceFlow.organization_id)
         .order_by(ResourceFlow.id)
     )
     if not include_inferred:
         query = query.where(ResourceFlow.inferred.is_(False))
-    info: list[FlowInfo] = []
-    rows = FlowColumns()
+    connection = session.connection()
+    compiled = query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+    rows = connection.exec_driver_sql(str(compiled)).fetchall()
+    texts: dict[str, Any] = {}
+    # Classes: a flow without any class the catalogue knows, or without a category, cannot be matched.
+    classes: list[list[tuple[int, float]]] = []
+    keep: list[int] = []
+    for i, row in enumerate(rows):
+        weighted = [(class_index[c], float(w)) for c, w in (_json(row[11], texts) or []) if c in class_index]
+        if not weighted and row[10] in class_index:
+            weighted = [(class_index[row[10]], 1.0)]
+        if weighted and row[12] in _CATEGORY:
+            total = sum(w for _, w in weighted)
+            classes.append([(c, min(1.0, w / total)) for c, w in weighted])
+            keep.append(i)
+    kept = [rows[i] for i in keep]
+    n = len(kept)
+    col = list(zip(*kept, strict=True)) if kept else [() for _ in _COLUMNS]
+    indptr = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum([len(c) for c in classes], out=indptr[1:])
+    schedules = [parse_schedule(v) for v in col[21]]
     org_index: dict[str, int] = {}
-    skipped = 0
-    for (
-        flow_id,
-        org_id,
-        org_name,
-        site_name,
-        lat,
-        lon,
-        country,
-        permits,
-        direction,
-        resource,
-        best,
-        candidates,
-        category,
-        kind,
-        quantity_si,
-        temperature,
-        pressure,
-        purity,
-        hazardous,
-        available_from,
-        available_to,
-        schedule,
-        price,
-        precision,
-        inferred,
-        updated,
-        ewc_code,
-    ) in session.execute(query):
-        added = rows.add(
-            class_index,
-            best=best,
-            candidates=candidates,
-            lat=lat,
-            lon=lon,
-            direction=direction,
-            category=category,
-            kind=kind,
-            quantity_si=quantity_si,
-            temperature=temperature,
-            pressure=pressure,
-            purity=purity,
-            hazardous=hazardous,
-            permits=permits,
-            available_from=available_from,
-            available_to=available_to,
-            schedule=schedule,
-            price=price,
-            precision=precision,
-            inferred=inferred,
-            org=org_index.setdefault(org_id, len(org_index)),
+    kinds = col[13]
+    price = _floats(col[22]) / np.array([PRICE_UNIT_SI.get(k or "", math.nan) for k in kinds], dtype=np.float64)
+    arrays = FlowArrays(
+        key=np.arange(n, dtype=np.int64),
+        lat=np.array(col[4], dtype=np.float64),
+        lon=np.array(col[5], dtype=np.float64),
+        is_supply=np.array([d == "supply" for d in col[8]], dtype=np.bool_),
+        category=np.array([_CATEGORY[c] for c in col[12]], dtype=np.int8),
+        class_indptr=indptr,
+        class_index=np.array([c for cl in classes for c, _ in cl], dtype=np.int32),
+        class_weight=np.array([w for cl in classes for _, w in cl], dtype=np.float32),
+        quantity=_floats(col[14]),
+        quantity_kind=np.array([int(_KINDS.get(k or "", QuantityKind.UNKNOWN)) for k in kinds], dtype=np.int8),
+        temperature_c=_floats(col[15]),
+        pressure_bar=_floats(col[16]),
+        purity_pct=_floats(col[17]),
+        hazardous=np.array([bool(v) for v in col[18]], dtype=np.bool_),
+        hazard_permit=np.array([bool((_json(v, texts) or {}).get("hazardous_waste")) for v in col[7]], np.bool_),
+        available_from=np.array([_day_number(v, OPEN_START) for v in col[19]], dtype=np.int32),
+        available_to=np.array([_day_number(v, OPEN_END) for v in col[20]], dtype=np.int32),
+        month_mask=np.array([sc.month_mask for sc in schedules], dtype=np.uint16),
+        weekly_hours=np.array([sc.weekly_hours for sc in schedules], dtype=np.float32),
+        precision=np.array([int(_PRECISION.get(v or "", Precision.ESTIMATED)) for v in col[23]], dtype=np.int8),
+        inferred=np.array([bool(v) for v in col[24]], dtype=np.bool_),
+        org=np.array([org_index.setdefault(v, len(org_index)) for v in col[1]], dtype=np.int32),
+        price_eur=price,
+    )
+    info = [
+        FlowInfo(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[9],
+            r[10],
+            bool(r[24]),
+            r[6],
+            r[8],
+            r[12],
+            str(r[25]),
+            r[26],
+            class_names.get(r[10] or ""),
+            r[27],
+            r[28],
         )
-        if not added:
-            skipped += 1
-            continue
-        info.append(
-            FlowInfo(
-                flow_id,
-                org_id,
-                org_name,
-                site_name,
-                resource,
-                best,
-                bool(inferred),
-                country,
-                direction,
-                category,
-                str(updated),
-                ewc_code,
-                class_names.get(best or ""),
-            )
-        )
-    arrays = rows.arrays(np.arange(len(info), dtype=np.int64))
+        for r in kept
+    ]
     return LoadedFlows(
         arrays=arrays,
         info=info,
         row_of_flow={f.flow_id: i for i, f in enumerate(info)},
-        skipped_unclassified=skipped,
+        skipped_unclassified=len(rows) - n,
         version=version,
     )
 

@@ -10,8 +10,16 @@ hazardous and mixed waste, Annex VII information for green-listed waste); EU end
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
+
+import numpy as np
+
+from turash.matching.engine import SCORE_NAMES, MatchResult, Reason, Relaxation
+from turash.matching.repository import LoadedFlows
+from turash.models.flow import CATEGORIES
 
 # Classes with EU end-of-waste criteria: once the criteria are met they are products, not waste.
 END_OF_WASTE = {
@@ -27,140 +35,193 @@ PIPED = {"heat", "steam", "water", "gas"}
 # Beyond these distances a pipe is a capital project (DN100-200 district-heating pipe costs roughly
 # 0.5-1.5 M EUR/km installed, Danish Energy Agency technology data for district heating): route to a facilitator.
 LARGE_CAPEX_KM = {"heat": 3.0, "steam": 1.0, "water": 5.0, "gas": 3.0}
+_EQUIPMENT = Relaxation.HEAT_PUMP | Relaxation.TREATMENT | Relaxation.PRESSURE
 
 
-@dataclass(frozen=True)
-class Check:
-    rule: str
-    status: str  # pass | warn | fail
-    detail: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"rule": self.rule, "status": self.status, "detail": self.detail}
-
-
-@dataclass(frozen=True)
-class PairFacts:
-    """What the rules look at for one match."""
-
-    category: str
-    supply_class: str | None
-    demand_class: str | None
-    supply_org: str
-    demand_org: str
-    supply_org_attributes: dict[str, Any]
-    demand_org_attributes: dict[str, Any]
-    supply_country: str | None
-    demand_country: str | None
-    supply_ewc: str | None
-    hazardous: bool
-    receiver_permitted: bool
-    distance_km: float
-    trust: float
-    inferred: bool
-    relaxations: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = ()
-    supply_quantity: float | None = None  # SI
-    demand_min_quantity: float | None = None  # SI, from the demand's attributes
+@lru_cache(maxsize=256)
+def relaxation_names(bits: int) -> tuple[str, ...]:
+    return tuple(str(r.name).lower() for r in Relaxation if r and r & bits)
 
 
 @dataclass
-class Verdict:
-    allowed: bool
-    checks: list[Check] = field(default_factory=list)
-    route: str = "automated"
-    route_reasons: list[str] = field(default_factory=list)
+class PairColumns:
+    """Everything the rules and the texts read, one entry per match (numpy arrays or lists)."""
+
+    s: np.ndarray[Any, Any]  # supply key (index into info)
+    d: np.ndarray[Any, Any]
+    srow: np.ndarray[Any, Any]  # engine rows
+    drow: np.ndarray[Any, Any]
+    category: np.ndarray[Any, Any]
+    distance: np.ndarray[Any, Any]
+    trust: np.ndarray[Any, Any]
+    relax: np.ndarray[Any, Any]
+    reasons: np.ndarray[Any, Any]
+    hazardous: np.ndarray[Any, Any]
+    permitted: np.ndarray[Any, Any]
+
+
+def pair_columns(index: Any, result: MatchResult, rows: np.ndarray[Any, Any]) -> PairColumns:
+    fl = index.flows
+    srow, drow = result.supply_row[rows], result.demand_row[rows]
+    return PairColumns(
+        s=result.supply_key[rows],
+        d=result.demand_key[rows],
+        srow=srow,
+        drow=drow,
+        category=fl.category[srow],
+        distance=result.distance_km[rows],
+        trust=result.sub_scores[rows, SCORE_NAMES.index("trust")],
+        relax=result.relaxation[rows],
+        reasons=result.reasons[rows],
+        hazardous=fl.hazardous[srow],
+        permitted=fl.hazard_permit[drow],
+    )
+
+
+def rules(
+    flows: LoadedFlows, pc: PairColumns, org_attributes: dict[str, dict[str, Any]]
+) -> tuple[np.ndarray[Any, Any], dict[int, list[dict[str, str]]], list[str], dict[int, list[str]]]:
+    """The constraint checker and the hybrid router over all matches, column-wise: (allowed, checks by match,
+    route per match, route reasons by match). Matches with no check or no reason are absent from the dicts."""
+    n = pc.s.shape[0]
+    info, facts = flows.info, flows.facts
+    ewc = facts.has_ewc[pc.s]
+    eow = facts.end_of_waste[pc.s]
+    cs, cd = facts.country[pc.s], facts.country[pc.d]
+    cross = (cs >= 0) & (cd >= 0) & (cs != cd)
+    allowed = ~(pc.hazardous & ~pc.permitted)
+    checks: dict[int, list[dict[str, str]]] = {}
+    for i, rule in _business_blocks(flows, pc, org_attributes):
+        allowed[i] = False
+        checks.setdefault(i, []).append(rule)
+    for i in np.flatnonzero(pc.hazardous).tolist():
+        checks.setdefault(i, []).append(_HAZARD_PASS if pc.permitted[i] else _HAZARD_FAIL)
+    for i in np.flatnonzero(ewc & ~eow).tolist():
+        checks.setdefault(i, []).append(_waste_status(info[int(pc.s[i])].ewc_code or ""))
+    for i in np.flatnonzero(eow).tolist():
+        checks.setdefault(i, []).append(_end_of_waste(info[int(pc.s[i])].resource_class or ""))
+    shipment = ewc & cross
+    for i in np.flatnonzero(shipment).tolist():
+        kind = "prior written notification and consent" if pc.hazardous[i] else "Annex VII information document"
+        a, b = info[int(pc.s[i])].country, info[int(pc.d[i])].country
+        checks.setdefault(i, []).append(
+            {
+                "rule": "waste_shipment",
+                "status": "warn",
+                "detail": f"cross-border waste shipment {a}→{b}: {kind} (Regulation (EU) 2024/1157)",
+            }
+        )
+    # Router: the reasons that make an exchange a facilitator's job.
+    limit = np.array([LARGE_CAPEX_KM.get(c, math.inf) if c in PIPED else math.inf for c in CATEGORIES])
+    capex = pc.distance > limit[pc.category]
+    equipment = (pc.relax & int(_EQUIPMENT)) != 0
+    treatment = ~equipment & ((pc.reasons & int(Reason.NEEDS_TREATMENT)) != 0)
+    low_trust = pc.trust < 0.35
+    flagged = np.flatnonzero(pc.hazardous | capex | equipment | treatment | low_trust | shipment).tolist()
+    route = ["automated"] * n
+    reasons: dict[int, list[str]] = {}
+    for i in flagged:
+        why = reasons[i] = []
+        if pc.hazardous[i]:
+            why.append("hazardous waste")
+        if capex[i]:
+            why.append(f"large capital project: {float(pc.distance[i]):.1f} km of {CATEGORIES[pc.category[i]]} pipe")
+        if equipment[i]:
+            names = [
+                r.replace("_", " ")
+                for r in relaxation_names(int(pc.relax[i]))
+                if r != "radius" and r != "partial_quantity"
+            ]
+            why.append("needs equipment or a third party (" + ", ".join(names) + ")")
+        if treatment[i]:
+            why.append("needs treatment before use (a third party)")
+        if low_trust[i]:
+            why.append("low trust in the data (rough or inferred figures)")
+        if shipment[i]:
+            why.append("cross-border waste shipment")
+        route[i] = "facilitated"
+    return allowed, checks, route, reasons
+
+
+_HAZARD_PASS = {
+    "rule": "hazardous_waste_permit",
+    "status": "pass",
+    "detail": "hazardous waste to a permitted receiver (2008/98/EC art. 17-18: no mixing, consignment notes)",
+}
+_HAZARD_FAIL = {
+    "rule": "hazardous_waste_permit",
+    "status": "fail",
+    "detail": "the receiver holds no hazardous-waste permit",
+}
+
+
+@lru_cache(maxsize=1024)
+def _waste_status(code: str) -> dict[str, str]:
+    return {
+        "rule": "waste_status",
+        "status": "warn",
+        "detail": f"declared as waste (EWC {code}): the receiver needs a permit or registration to accept it "
+        "unless it qualifies as a by-product (2008/98/EC art. 5)",
+    }
+
+
+@lru_cache(maxsize=64)
+def _end_of_waste(resource_class: str) -> dict[str, str]:
+    return {
+        "rule": "end_of_waste",
+        "status": "pass",
+        "detail": f"end-of-waste criteria exist ({END_OF_WASTE[resource_class]}): a product once met",
+    }
 
 
 def _names(attributes: dict[str, Any], key: str) -> set[str]:
     value = attributes.get(key) or []
     if isinstance(value, str):
-        value = [v for v in value.replace(";", ",").split(",")]
+        value = value.replace(";", ",").split(",")
     return {" ".join(str(v).casefold().split()) for v in value if str(v).strip()}
 
 
-def check(f: PairFacts) -> Verdict:
-    checks: list[Check] = []
-    # Business rules: each side may exclude partners or name competitors (organisation attributes).
-    for who, attrs, other in (
-        ("supplier", f.supply_org_attributes, f.demand_org),
-        ("receiver", f.demand_org_attributes, f.supply_org),
-    ):
-        other_key = " ".join(other.casefold().split())
-        if other_key in _names(attrs, "excluded_partners"):
-            checks.append(Check("excluded_partner", "fail", f"the {who} excludes {other}"))
-        if other_key in _names(attrs, "competitors"):
-            checks.append(Check("competitor", "fail", f"the {who} lists {other} as a competitor"))
-    if (
-        f.demand_min_quantity is not None
-        and f.supply_quantity is not None
-        and f.supply_quantity < f.demand_min_quantity
-    ):
-        checks.append(Check("minimum_quantity", "fail", "the supply is below the receiver's minimum quantity"))
-    # Regulation.
-    if f.hazardous:
-        if f.receiver_permitted:
-            checks.append(
-                Check(
-                    "hazardous_waste_permit",
-                    "pass",
-                    "hazardous waste to a permitted receiver (2008/98/EC art. 17-18: no mixing, consignment notes)",
+def _business_blocks(
+    flows: LoadedFlows, pc: PairColumns, org_attributes: dict[str, dict[str, Any]]
+) -> list[tuple[int, dict[str, str]]]:
+    """Pairs that a side's business rules exclude (organisation attributes `excluded_partners`, `competitors`)."""
+    rules: dict[str, tuple[set[str], set[str]]] = {}
+    for org_id, attrs in org_attributes.items():
+        if attrs and ("excluded_partners" in attrs or "competitors" in attrs):
+            rules[org_id] = (_names(attrs, "excluded_partners"), _names(attrs, "competitors"))
+    if not rules:
+        return []
+    facts, info = flows.facts, flows.info
+    with_rules = np.array([org in rules for org in facts.org_ids], dtype=bool)
+    candidates = np.flatnonzero(with_rules[facts.org[pc.s]] | with_rules[facts.org[pc.d]]).tolist()
+    out = []
+    for i in candidates:
+        a, b = info[int(pc.s[i])], info[int(pc.d[i])]
+        for who, me, other in (("supplier", a, b), ("receiver", b, a)):
+            if me.organization_id not in rules:
+                continue
+            excluded, competitors = rules[me.organization_id]
+            key = " ".join(other.organization.casefold().split())
+            if key in excluded:
+                out.append(
+                    (
+                        i,
+                        {
+                            "rule": "excluded_partner",
+                            "status": "fail",
+                            "detail": f"the {who} excludes {other.organization}",
+                        },
+                    )
                 )
-            )
-        else:  # the engine never pairs these; kept as a guard for ad-hoc queries
-            checks.append(Check("hazardous_waste_permit", "fail", "the receiver holds no hazardous-waste permit"))
-    if f.supply_ewc and f.supply_class not in END_OF_WASTE:
-        checks.append(
-            Check(
-                "waste_status",
-                "warn",
-                f"declared as waste (EWC {f.supply_ewc}): the receiver needs a permit or registration "
-                "to accept it unless it qualifies as a by-product (2008/98/EC art. 5)",
-            )
-        )
-    elif f.supply_class in END_OF_WASTE:
-        checks.append(
-            Check(
-                "end_of_waste",
-                "pass",
-                f"end-of-waste criteria exist ({END_OF_WASTE[f.supply_class]}): a product once met",
-            )
-        )
-    if f.supply_ewc and f.supply_country and f.demand_country and f.supply_country != f.demand_country:
-        kind = "prior written notification and consent" if f.hazardous else "Annex VII information document"
-        checks.append(
-            Check(
-                "waste_shipment",
-                "warn",
-                f"cross-border waste shipment {f.supply_country}→{f.demand_country}: {kind} "
-                "(Regulation (EU) 2024/1157)",
-            )
-        )
-    allowed = not any(c.status == "fail" for c in checks)
-    verdict = Verdict(allowed=allowed, checks=checks)
-    route(f, verdict)
-    return verdict
-
-
-def route(f: PairFacts, verdict: Verdict) -> None:
-    """Hybrid router: simple exchanges are automated; complex ones go to a facilitator, with the reasons.
-    Calibrated to send roughly one match in five to facilitators on mixed regional data."""
-    reasons: list[str] = []
-    if f.hazardous:
-        reasons.append("hazardous waste")
-    if f.category in PIPED and f.distance_km > LARGE_CAPEX_KM[f.category]:
-        reasons.append(f"large capital project: {f.distance_km:.1f} km of {f.category} pipe")
-    if any(r in f.relaxations for r in ("heat_pump", "treatment", "pressure")):
-        reasons.append(
-            "needs equipment or a third party ("
-            + ", ".join(r.replace("_", " ") for r in f.relaxations if r in ("heat_pump", "treatment", "pressure"))
-            + ")"
-        )
-    elif "needs_treatment" in f.reasons:
-        reasons.append("needs treatment before use (a third party)")
-    if f.trust < 0.35:
-        reasons.append("low trust in the data (rough or inferred figures)")
-    if any(c.rule == "waste_shipment" for c in verdict.checks):
-        reasons.append("cross-border waste shipment")
-    verdict.route = "facilitated" if reasons else "automated"
-    verdict.route_reasons = reasons
+            if key in competitors:
+                out.append(
+                    (
+                        i,
+                        {
+                            "rule": "competitor",
+                            "status": "fail",
+                            "detail": f"the {who} lists {other.organization} as a competitor",
+                        },
+                    )
+                )
+    return out

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from turash.catalog import get_catalog
 from turash.kit.errors import NotFound, ValidationFailed
-from turash.matching import repository
+from turash.matching import output, repository, sectors
 from turash.matching.engine import (
     SCORE_NAMES,
     Compatibility,
@@ -29,18 +29,16 @@ from turash.matching.engine import (
     MatchResult,
     MatchStats,
     ScoreWeights,
-    explain,
     match_all,
-    render,
 )
 from turash.matching.repository import FlowInfo, LoadedFlows
-from turash.matching.routing import PairFacts, check
 from turash.models import MatchRun, Organization
 from turash.models.base import new_id, utcnow
 from turash.models.flow import CATEGORIES
 
 DEFAULT_TOP_K = 5
 DEFAULT_RADIUS_KM = 50.0
+SECTOR_WEIGHT = sectors.DEFAULT_WEIGHT
 
 
 @dataclass(frozen=True)
@@ -54,10 +52,16 @@ class MatchRequest:
     category: str | None = None
     min_score: float = 0.0
 
+    @property
+    def sector_weight(self) -> float:
+        return dict(self.weights or ()).get("sector", SECTOR_WEIGHT)
+
     def params(self) -> MatchParams:
-        weights = ScoreWeights(**dict(self.weights)) if self.weights else ScoreWeights()
+        engine = {k: v for k, v in (self.weights or ()) if k != "sector"}
+        weights = ScoreWeights(**engine) if engine else ScoreWeights()
+        # Each list is kept twice as long as asked, so the sector re-ranking can reorder within it.
         return MatchParams(
-            top_k=self.top_k, max_radius_km=self.radius_km, weights=weights, include_inferred=self.include_inferred
+            top_k=2 * self.top_k, max_radius_km=self.radius_km, weights=weights, include_inferred=self.include_inferred
         )
 
     def params_key(self) -> str:
@@ -70,13 +74,13 @@ def parse_weights(text: str | None) -> tuple[tuple[str, float], ...] | None:
     normalised by the engine). Unknown names or negative values are a clear error."""
     if not text:
         return None
-    defaults = asdict(ScoreWeights())
+    defaults = {**asdict(ScoreWeights()), "sector": SECTOR_WEIGHT}
     out = dict(defaults)
     for part in text.split(","):
         name, _, value = part.partition("=")
         name = name.strip()
         if name not in defaults:
-            raise ValidationFailed(f"unknown scorer weight {name!r}; use {', '.join(SCORE_NAMES)}")
+            raise ValidationFailed(f"unknown scorer weight {name!r}; use {', '.join((*SCORE_NAMES, 'sector'))}")
         try:
             number = float(value)
         except ValueError:
@@ -84,8 +88,10 @@ def parse_weights(text: str | None) -> tuple[tuple[str, float], ...] | None:
         if not number >= 0:
             raise ValidationFailed(f"weight {name} must be >= 0")
         out[name] = number
-    if sum(out.values()) <= 0:
-        raise ValidationFailed("at least one weight must be positive")
+    if sum(v for k, v in out.items() if k != "sector") <= 0:
+        raise ValidationFailed("at least one of the engine's weights must be positive")
+    if out["sector"] > 1:
+        raise ValidationFailed("the sector weight is a share of the score: at most 1")
     return tuple(sorted(out.items()))
 
 
@@ -132,7 +138,7 @@ class MatchingState:
     catalog: CatalogView
     org_attributes: dict[str, dict[str, Any]]
     site_permit: dict[str, bool]
-    results: dict[str, tuple[MatchResult, MatchStats]] = field(default_factory=dict)
+    results: dict[str, Ranked] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     built_seconds: float = 0.0
 
@@ -165,98 +171,73 @@ def state(session: Session, holder: dict[str, Any]) -> MatchingState:
     return current
 
 
-def run_engine(st: MatchingState, request: MatchRequest) -> tuple[MatchResult, MatchStats]:
-    key = request.params_key()
+@dataclass(frozen=True)
+class Ranked:
+    """The engine's result (raw engine scores) in final order, with the final scores (sector fit included)."""
+
+    result: MatchResult
+    sector: np.ndarray[Any, Any]
+    score: np.ndarray[Any, Any]
+    stats: MatchStats
+
+
+def run_engine(st: MatchingState, request: MatchRequest) -> Ranked:
+    """Every flow's best counterparts: the engine's lists (twice as long as asked) re-ranked with the sector fit,
+    then each flow's top K, best first. Cached per parameters for the life of the state."""
+    key = f"{request.params_key()}:{request.sector_weight}"
     with st.lock:
         cached = st.results.get(key)
         if cached is None:
             stats = MatchStats()
-            result = match_all(st.index, request.params(), stats).sorted()
-            cached = (result, stats)
+            raw = match_all(st.index, request.params(), stats)
+            sector = sector_scores(st, raw)
+            score = final_score(raw.score, sector, request.sector_weight)
+            keep = np.flatnonzero(sectors.top_k_union(raw.supply_key, raw.demand_key, score, request.top_k))
+            order = keep[np.lexsort((raw.demand_key[keep], raw.supply_key[keep], -score[keep].astype(np.float64)))]
+            cached = Ranked(raw.take(order), sector[order], score[order], stats)
             st.results[key] = cached
     return cached
 
 
-def _facts(
-    st: MatchingState, s: FlowInfo, d: FlowInfo, result: MatchResult, i: int, relaxations: list[str], reasons: list[str]
-) -> PairFacts:
-    fl = st.index.flows
-    srow, drow = int(result.supply_row[i]), int(result.demand_row[i])
-    return PairFacts(
-        category=s.category,
-        supply_class=s.resource_class,
-        demand_class=d.resource_class,
-        supply_org=s.organization,
-        demand_org=d.organization,
-        supply_org_attributes=st.org_attributes.get(s.organization_id) or {},
-        demand_org_attributes=st.org_attributes.get(d.organization_id) or {},
-        supply_country=s.country,
-        demand_country=d.country,
-        supply_ewc=s.ewc_code,
-        hazardous=bool(fl.hazardous[srow]),
-        receiver_permitted=bool(fl.hazard_permit[drow]),
-        distance_km=float(result.distance_km[i]),
-        trust=float(result.sub_scores[i, SCORE_NAMES.index("trust")]),
-        inferred=s.inferred or d.inferred,
-        relaxations=tuple(relaxations),
-        reasons=tuple(reasons),
-    )
+def final_score(engine: np.ndarray[Any, Any], sector: np.ndarray[Any, Any], weight: float) -> np.ndarray[Any, Any]:
+    return ((1.0 - weight) * engine + weight * sector).astype(np.float32)
 
 
-def _side(info: FlowInfo) -> dict[str, Any]:
-    return {
-        "organization": info.organization,
-        "site": info.site,
-        "flow_id": info.flow_id,
-        "resource": info.resource if not info.inferred else (info.resource_class_name or info.resource),
-        "resource_class": info.resource_class,
-        "inferred": info.inferred,
-    }
-
-
-def _headline(s: FlowInfo, d: FlowInfo) -> str:
-    def what(f: FlowInfo) -> str:
-        return (
-            f.resource
-            if not f.resource_class_name or f.resource_class_name.casefold() == f.resource.casefold()
-            else f"{f.resource} ({f.resource_class_name})"
+def sector_scores(st: MatchingState, result: MatchResult) -> np.ndarray[Any, Any]:
+    """Sector fit of every row (see turash.matching.sectors), from its class pair and both sites' NACE codes."""
+    compat, ids, info = st.index.compat, st.catalog.class_ids, st.flows.info
+    supply_class = compat.row_of_entry[result.class_pair]
+    demand_class = compat.indices[result.class_pair]
+    out = np.empty(result.n, dtype=np.float32)
+    for i, (cs, cd, sk, dk) in enumerate(
+        zip(
+            supply_class.tolist(),
+            demand_class.tolist(),
+            result.supply_key.tolist(),
+            result.demand_key.tolist(),
+            strict=True,
         )
-
-    return f"{what(s)} from {s.organization} can serve {what(d)} at {d.organization}"
+    ):
+        out[i] = sectors.sector_fit(ids[cs], ids[cd], info[sk].nace, info[dk].nace)
+    return out
 
 
 def shape(
-    st: MatchingState, result: MatchResult, rows: np.ndarray[Any, Any], params: MatchParams
+    st: MatchingState,
+    result: MatchResult,
+    rows: np.ndarray[Any, Any],
+    params: MatchParams,
+    sector_weight: float,
+    sector: np.ndarray[Any, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Contract-shaped matches for the given result rows (constraint failures are dropped)."""
-    out: list[dict[str, Any]] = []
-    info = st.flows.info
-    for i in rows.tolist():
-        s, d = info[int(result.supply_key[i])], info[int(result.demand_key[i])]
-        facts = explain(st.index, result, i, params)
-        verdict = check(_facts(st, s, d, result, i, facts.relaxations, facts.reasons))
-        if not verdict.allowed:
-            continue
-        out.append(
-            {
-                "id": repository.match_id(s.flow_id, d.flow_id),
-                "supply": _side(s),
-                "demand": _side(d),
-                "score": round(float(result.score[i]), 4),
-                "scores": {name: round(float(result.sub_scores[i, j]), 4) for j, name in enumerate(SCORE_NAMES)},
-                "distance_km": round(float(result.distance_km[i]), 3),
-                "economics": {"npv_eur": None, "payback_years": None, "irr": None, "co2_avoided_t_per_year": None},
-                "explanation": f"{_headline(s, d)}: {render(facts)}",
-                "category": s.category,
-                "route": verdict.route,
-                "route_reasons": verdict.route_reasons,
-                "constraints": [c.as_dict() for c in verdict.checks],
-                "relaxations": facts.relaxations,
-                "reasons": facts.reasons,
-                "coverage": facts.coverage,
-            }
-        )
-    return out
+    """Contract-shaped matches for the given result rows, in order (pairs a rule forbids are dropped).
+    `sector`, when given, is aligned with `rows`."""
+    if sector is None:
+        sector = sector_scores(st, result.take(rows))
+    final = final_score(result.score[rows], sector, sector_weight)
+    return output.build(
+        st.index, result, rows, st.flows, st.org_attributes, params, sector, final, st.catalog.class_ids
+    )
 
 
 def find_matches(
@@ -264,7 +245,8 @@ def find_matches(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Matches for the request, best first, with run statistics."""
     st = state(session, holder)
-    result, stats = run_engine(st, request)
+    ranked = run_engine(st, request)
+    result, stats = ranked.result, ranked.stats
     # The requested radius is a hard limit (contract: "the largest distance considered"); the engine's fallback may
     # widen a category's radius, but never past it.
     keep = result.distance_km <= request.radius_km
@@ -282,8 +264,9 @@ def find_matches(
         code = CATEGORIES.index(request.category)
         keep &= st.index.flows.category[result.supply_row] == code
     if request.min_score > 0:
-        keep &= result.score >= request.min_score
-    matches = shape(st, result, np.flatnonzero(keep), request.params())
+        keep &= ranked.score >= request.min_score
+    rows = np.flatnonzero(keep)
+    matches = shape(st, result, rows, request.params(), request.sector_weight, ranked.sector[rows])
     summary = {
         "flows": len(st.flows),
         "flows_unclassified": st.flows.skipped_unclassified,
@@ -315,12 +298,13 @@ def match_for_pair(
             f"match '{identifier}' refers to a flow that no longer exists or cannot be matched",
             details={"id": identifier},
         )
-    params = (request or MatchRequest()).params()
+    request = request or MatchRequest()
+    params = request.params()
     srow, drow = (int(r) for r in st.index.rows_of(np.array(keys, dtype=np.int64)))
     result = score_pair(st, srow, drow, params)
     if result is None:
         raise NotFound(f"the flows of match '{identifier}' do not fit together", details={"id": identifier})
-    matches = shape(st, result, np.array([0]), params)
+    matches = shape(st, result, np.array([0]), params, request.sector_weight)
     if not matches:
         raise NotFound(f"match '{identifier}' breaks a business rule or regulation", details={"id": identifier})
     return matches[0]
@@ -524,6 +508,57 @@ def query(
         "",
         values.get("ewc_code"),
         catalog.get(best).name if best else None,
+        nace,
     )
     view = replace(st, flows=replace(st.flows, info=[*st.flows.info, me]), index=index, results={})
-    return shape(view, result, np.arange(result.n), params)
+    sector = sector_scores(view, result)
+    order = np.argsort(-final_score(result.score, sector, request.sector_weight), kind="stable")[: request.top_k]
+    return shape(view, result.take(order), np.arange(order.size), params, request.sector_weight, sector[order])
+
+
+def warm_up() -> float:
+    """Run the engine once on two tiny flows, so numba compiles (or loads from its cache) every kernel before the
+    first real request. Returns the seconds it took. Safe to call from a background thread."""
+    start = time.perf_counter()
+    view = catalog_view()
+    columns = repository.FlowColumns()
+    for direction, (lat, lon), org in (("supply", (55.0, 11.0), 0), ("demand", (55.01, 11.01), 1)):
+        columns.add(
+            view.class_index,
+            best="coal_fly_ash" if direction == "supply" else "supplementary_cementitious_material",
+            candidates=None,
+            lat=lat,
+            lon=lon,
+            direction=direction,
+            category="material",
+            kind="mass_rate",
+            quantity_si=1.0,
+            temperature=None,
+            pressure=None,
+            purity=None,
+            hazardous=False,
+            permits={},
+            available_from=None,
+            available_to=None,
+            schedule=None,
+            price=None,
+            precision="estimated",
+            inferred=False,
+            org=org,
+        )
+    flows = columns.arrays(np.arange(2, dtype=np.int64))
+    index = MatchIndex.build(flows, view.compat)
+    params = MatchRequest().params()
+    match_all(index, params)
+    from turash.matching.engine import match_one
+
+    match_one(index, flows, 0, params)
+    score_pair(
+        MatchingState(
+            flows=LoadedFlows(flows, [], {}, 0, ""), index=index, catalog=view, org_attributes={}, site_permit={}
+        ),
+        0,
+        1,
+        params,
+    )
+    return time.perf_counter() - start

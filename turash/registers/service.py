@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from turash.flows.service import fingerprint, prepare
-from turash.models import Organization, ResourceFlow, Site
+from turash.models import Organization, Site
 from turash.models.base import name_key, new_id
 from turash.reference.datasets import DATASETS, locate
 from turash.registers.hotmaps import read_sites
+from turash.sectors import figures_from_hotmaps
+from turash.sectors.register import SiteToInfer, infer_sites
 
 
 @dataclass
@@ -30,9 +30,9 @@ class RegisterLoad:
 def load_hotmaps(
     session: Session, *, limit: int | None = None, progress: Callable[[int, int], None] | None = None
 ) -> RegisterLoad:
-    """Hotmaps sites with coordinates become public-register sites; their excess heat per temperature band
-    becomes supply flows (precision `estimated`: Hotmaps derives them from fuel use and process models).
-    Idempotent: sites already loaded (by Hotmaps SiteID) are left alone."""
+    """Hotmaps sites with coordinates become public-register sites. Their flows: the register's figures (excess heat
+    per temperature band, CO2; precision `estimated`: Hotmaps derives them from fuel use and process models) and the
+    likely flows of their sector (inferred, `rough`). Idempotent: sites already loaded (by SiteID) are left alone."""
     dataset = DATASETS["hotmaps"]
     report = RegisterLoad(dataset="hotmaps", attribution=dataset.attribution)
     sites = list(read_sites(locate("hotmaps")))
@@ -45,6 +45,7 @@ def load_hotmaps(
         )
     }
     total = len(sites) if limit is None else min(limit, len(sites))
+    to_infer: list[SiteToInfer] = []
     for index, item in enumerate(sites[:total]):
         if progress is not None and index % 250 == 0:
             progress(index, total)
@@ -99,34 +100,11 @@ def load_hotmaps(
         )
         session.add(site)
         report.sites_created += 1
-        for band, gwh, low in item.excess_heat:
-            attributes = {"dataset": "hotmaps", "temperature_band": band}
-            values: dict[str, Any] = {
-                "direction": "supply",
-                "resource": f"excess heat {band}",
-                "category": "heat",
-                "quantity": gwh,
-                "unit": "GWh/yr",
-                "temperature_c": low,
-                "precision": "estimated",
-                "schedule": "24/7",
-                "attributes": attributes,
-            }
-            print_ = fingerprint(org.name, name, values, attributes)
-            prepare(values, nace=item.nace)
-            session.add(
-                ResourceFlow(
-                    id=new_id(),
-                    organization_id=org.id,
-                    site_id=site.id,
-                    source="register",
-                    fingerprint=print_,
-                    description="Excess heat estimated by the Hotmaps Industrial Database",
-                    **values,
-                )
-            )
-            report.flows_created += 1
+        to_infer.append(SiteToInfer(site.id, org.id, org.name, name, item.nace, figures=figures_from_hotmaps(item)))
     session.flush()
+    # Each site's flows: Hotmaps' own figures (excess heat by temperature band, CO2) as `estimated` register flows,
+    # and its sector profile's likely flows as `rough`, inferred ones (turash.sectors).
+    report.flows_created = infer_sites(session, to_infer)
     if progress is not None:
         progress(total, total)
     return report

@@ -1,0 +1,77 @@
+import csv
+import io
+
+import pytest
+
+from tests.conftest import Api
+from turash.kit.errors import ValidationFailed
+from turash.kit.geo import BBox
+from turash.potential import service
+from turash.registers.service import load_hotmaps
+
+
+@pytest.fixture
+def austria(session):  # type: ignore[no-untyped-def]
+    """The first 120 Hotmaps sites (Austria), with their register figures and inferred flows."""
+    load_hotmaps(session, limit=120)
+    session.flush()
+    return session
+
+
+def test_country_potential(austria) -> None:  # type: ignore[no-untyped-def]
+    report = service.potential(austria, {}, service.Region(country="AT"))
+    assert report["region"] == "AT" and report["opportunities_count"] > 0
+    totals = report["totals"]
+    assert set(totals) == {
+        "heat_gwh_per_year",
+        "materials_t_per_year",
+        "water_m3_per_year",
+        "co2_avoidable_t_per_year",
+        "capex_eur",
+    }
+    assert totals["materials_t_per_year"] > 0
+    scores = [o["score"] for o in report["opportunities"]]
+    assert scores == sorted(scores, reverse=True)
+    first = report["opportunities"][0]
+    assert {
+        "supplier",
+        "receiver",
+        "supply",
+        "demand",
+        "distance_km",
+        "capex_eur",
+        "levelised_cost",
+        "co2_avoided_t_per_year",
+        "transport",
+    } <= set(first)
+    # a supply is never allocated more than it has: the greedy allocation splits it among its receivers
+    assert all(o["allocated"] is None or o["allocated"] >= 0 for o in report["opportunities"])
+    declared = service.potential(austria, {}, service.Region(country="AT"), include_inferred=False)
+    assert declared["opportunities_count"] <= report["opportunities_count"]
+
+
+def test_bbox_and_csv(austria) -> None:  # type: ignore[no-untyped-def]
+    report = service.potential(austria, {}, service.Region(bbox=BBox(9.0, 46.0, 17.5, 49.5)))
+    rows = list(csv.DictReader(io.StringIO(service.as_csv(report))))
+    assert len(rows) == report["opportunities_count"] and rows[0]["supplier"]
+    with pytest.raises(ValidationFailed):
+        service.potential(austria, {}, service.Region())
+
+
+def test_rest_route_hides_private_names(client, alice: Api, bob: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+    with runtime.uow() as uow:
+        load_hotmaps(uow.session, limit=120)
+        uow.commit()
+    org = alice.organization("Secret Cement", nace="23.51", country="AT")
+    site = alice.site(org["id"], "Kiln", lat=47.03, lon=15.07, nace="23.51", country="AT")
+    alice.flow(site["id"], direction="demand", resource="granulated blast furnace slag", quantity=50000, unit="t/yr")
+    assert client.get("/api/v1/potential?country=AT").status_code == 401
+    mine = alice.get("/api/v1/potential?country=AT").json()["opportunities"]
+    theirs = bob.get("/api/v1/potential?country=AT").json()["opportunities"]
+    assert any(o["receiver"] == "Secret Cement" for o in mine)
+    assert not any(o["receiver"] == "Secret Cement" for o in theirs)
+    assert any(o["receiver"].startswith("private organisation (NACE 23.51") for o in theirs)
+    r = bob.get("/api/v1/potential?country=AT&format=csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert bob.get("/api/v1/potential").status_code == 422
+    assert bob.get("/api/v1/potential?country=Atlantis").status_code == 422

@@ -1,0 +1,236 @@
+"""Regional symbiosis potential: what a region could exchange, from everything the register knows (declared,
+register and inferred flows), with every opportunity priced.
+
+Opportunities are the matches whose supplier lies in the region (country, or bounding box). Totals must not count
+a supply twice when it has several candidate receivers, so they come from a greedy allocation: opportunities in
+order of score, each takes what is left of its supply and of its demand (both per year). Opportunities with an
+unknown quantity are listed but add nothing to the totals.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from turash.kit.errors import ValidationFailed
+from turash.kit.geo import BBox
+from turash.matching import economics as match_economics
+from turash.matching import service
+from turash.matching.engine import QuantityKind
+from turash.models.flow import CATEGORIES
+
+J_PER_GWH = 3.6e12
+SECONDS_PER_YEAR = match_economics.SECONDS_PER_YEAR
+_PER_YEAR = {
+    int(QuantityKind.MASS_RATE): SECONDS_PER_YEAR,
+    int(QuantityKind.POWER): SECONDS_PER_YEAR,
+    int(QuantityKind.VOLUME_RATE): SECONDS_PER_YEAR,
+    int(QuantityKind.MASS): 1.0,
+    int(QuantityKind.ENERGY): 1.0,
+    int(QuantityKind.VOLUME): 1.0,
+}
+_FAMILY = {
+    int(QuantityKind.MASS_RATE): "mass",
+    int(QuantityKind.MASS): "mass",
+    int(QuantityKind.POWER): "energy",
+    int(QuantityKind.ENERGY): "energy",
+    int(QuantityKind.VOLUME_RATE): "volume",
+    int(QuantityKind.VOLUME): "volume",
+}
+# Levelised costs come per SI unit delivered; shown per MWh, per tonne, per m3.
+_SI_PER_DISPLAY = {"energy": 3.6e9, "mass": 1000.0, "volume": 1.0}
+CSV_COLUMNS = (
+    "score",
+    "category",
+    "supplier",
+    "supplier_site",
+    "supply",
+    "receiver",
+    "receiver_site",
+    "demand",
+    "allocated",
+    "unit",
+    "distance_km",
+    "route_km",
+    "pipe_diameter_mm",
+    "transport",
+    "capex_eur",
+    "levelised_cost",
+    "levelised_cost_unit",
+    "npv_eur",
+    "co2_avoided_t_per_year",
+    "supply_inferred",
+    "demand_inferred",
+    "route",
+)
+
+
+@dataclass(frozen=True)
+class Region:
+    country: str | None = None
+    bbox: BBox | None = None
+
+    def label(self) -> str:
+        return self.country or (
+            f"bbox {self.bbox.min_lon},{self.bbox.min_lat},{self.bbox.max_lon},{self.bbox.max_lat}"
+            if self.bbox
+            else "everywhere"
+        )
+
+
+def _yearly(flows: Any, rows: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], list[str | None]]:
+    kind = flows.quantity_kind[rows]
+    factor = np.array([_PER_YEAR.get(int(k), math.nan) for k in kind])
+    return flows.quantity[rows] * factor, [_FAMILY.get(int(k)) for k in kind]
+
+
+def potential(
+    session: Session,
+    holder: dict[str, Any],
+    region: Region,
+    *,
+    radius_km: float = 50.0,
+    top_k: int = 5,
+    include_inferred: bool = True,
+    can_see: Callable[[str], bool] | None = None,
+) -> dict[str, Any]:
+    """`can_see(organization_id)` says whether the caller may see an organisation's name; the others appear as
+    "private organisation" with their sector (staged disclosure). None: everything is visible (the CLI)."""
+    if region.country is None and region.bbox is None:
+        raise ValidationFailed("give a region: a country code or a bounding box")
+    start = time.perf_counter()
+    st = service.state(session, holder)
+    request = service.MatchRequest(top_k=top_k, radius_km=radius_km, include_inferred=include_inferred)
+    ranked = service.run_engine(st, request)
+    result, info, fl = ranked.result, st.flows.info, st.index.flows
+    keep = result.distance_km <= radius_km
+    srow, drow = result.supply_row, result.demand_row
+    if region.country is not None:
+        code = region.country.upper()
+        in_region = np.array([f.country == code for f in info], dtype=bool)
+        keep &= in_region[result.supply_key]
+    if region.bbox is not None:
+        b = region.bbox
+        keep &= (
+            (fl.lat[srow] >= b.min_lat)
+            & (fl.lat[srow] <= b.max_lat)
+            & (fl.lon[srow] >= b.min_lon)
+            & (fl.lon[srow] <= b.max_lon)
+        )
+    rows = np.flatnonzero(keep)
+    rows = rows[np.argsort(-ranked.score[rows], kind="stable")]
+    priced = match_economics.price(st.index, result, rows, st.flows, st.catalog.class_ids)
+    s_amount, s_family = _yearly(fl, srow[rows])
+    d_amount, d_family = _yearly(fl, drow[rows])
+    left: dict[tuple[str, int], float] = {}
+    opportunities = []
+    totals = {
+        "heat_gwh_per_year": 0.0,
+        "materials_t_per_year": 0.0,
+        "water_m3_per_year": 0.0,
+        "co2_avoidable_t_per_year": 0.0,
+        "capex_eur": 0.0,
+    }
+    out = priced.outputs
+    for j, i in enumerate(rows.tolist()):
+        s_key, d_key = int(result.supply_key[i]), int(result.demand_key[i])
+        category = CATEGORIES[int(fl.category[srow[i]])]
+        family = s_family[j] or d_family[j]
+        allocated = math.nan
+        if family and s_family[j] in (family, None) and d_family[j] in (family, None):
+            supply_left = left.setdefault(("s", s_key), float(s_amount[j]))
+            demand_left = left.setdefault(("d", d_key), float(d_amount[j]))
+            known = [v for v in (supply_left, demand_left) if v == v]
+            if known:
+                allocated = max(0.0, min(known))
+                for side, key in (("s", s_key), ("d", d_key)):
+                    if left[(side, key)] == left[(side, key)]:
+                        left[(side, key)] -= allocated
+        exchanged = out["delivered"][j]
+        share = allocated / exchanged if allocated == allocated and exchanged and exchanged == exchanged else math.nan
+        co2 = float(out["co2"][j]) * share if share == share else math.nan
+        unit, display = (
+            ("GWh/yr", J_PER_GWH) if family == "energy" else ("t/yr", 1000.0) if family == "mass" else ("m3/yr", 1.0)
+        )
+        if allocated == allocated and allocated > 0:
+            if family == "energy":
+                totals["heat_gwh_per_year"] += allocated / J_PER_GWH
+            elif family == "mass" and category == "material":
+                totals["materials_t_per_year"] += allocated / 1000.0
+            elif family == "volume":
+                totals["water_m3_per_year"] += allocated
+            if co2 == co2:
+                totals["co2_avoidable_t_per_year"] += co2
+            capex = float(out["capex"][j])
+            if capex == capex:
+                totals["capex_eur"] += capex * (share if share == share else 1.0)
+        s, d = info[s_key], info[d_key]
+        s_name, s_site = _shown(s, can_see)
+        d_name, d_site = _shown(d, can_see)
+        diameter = float(out["diameter_m"][j])
+        lcoe = float(out["levelised_cost"][j])
+        opportunities.append(
+            {
+                "score": round(float(ranked.score[i]), 4),
+                "category": category,
+                "supplier": s_name,
+                "supplier_site": s_site,
+                "supply": s.resource,
+                "receiver": d_name,
+                "receiver_site": d_site,
+                "demand": d.resource,
+                "allocated": None if allocated != allocated else round(float(allocated) / display, 3),
+                "unit": unit,
+                "distance_km": round(float(result.distance_km[i]), 2),
+                "route_km": None
+                if out["route_m"][j] != out["route_m"][j]
+                else round(float(out["route_m"][j]) / 1000, 2),
+                "pipe_diameter_mm": None if diameter != diameter or category == "material" else round(diameter * 1000),
+                "transport": "truck" if category == "material" else "pipe",
+                "capex_eur": None if out["capex"][j] != out["capex"][j] else round(float(out["capex"][j])),
+                "levelised_cost": None if lcoe != lcoe else round(lcoe * _SI_PER_DISPLAY.get(family or "", 1.0), 2),
+                "levelised_cost_unit": {"energy": "EUR/MWh", "mass": "EUR/t", "volume": "EUR/m3"}.get(family or "", ""),
+                "npv_eur": None if out["npv"][j] != out["npv"][j] else round(float(out["npv"][j])),
+                "co2_avoided_t_per_year": None if co2 != co2 else round(float(co2), 1),
+                "supply_inferred": s.inferred,
+                "demand_inferred": d.inferred,
+            }
+        )
+    return {
+        "region": region.label(),
+        "radius_km": radius_km,
+        "include_inferred": include_inferred,
+        "totals": {k: round(float(v), 1) for k, v in totals.items()},
+        "opportunities_count": len(opportunities),
+        "opportunities": opportunities,
+        "seconds": round(time.perf_counter() - start, 3),
+        "attribution": "Flows from public registers and sector profiles: Hotmaps Industrial Database (Fraunhofer "
+        "ISI, CC BY 4.0), E-PRTR (EEA); inferred flows are estimates (precision rough).",
+    }
+
+
+def _shown(flow: Any, can_see: Callable[[str], bool] | None) -> tuple[str, str]:
+    if can_see is None or can_see(flow.organization_id):
+        return flow.organization, flow.site
+    return f"private organisation (NACE {flow.nace or 'unknown'})", ""
+
+
+def as_csv(report: dict[str, Any]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for o in report["opportunities"]:
+        row = [o.get(c) for c in CSV_COLUMNS]
+        # Spreadsheet formula guard (OWASP CSV injection) on text cells.
+        writer.writerow(
+            ["'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else ("" if v is None else v) for v in row]
+        )
+    return buffer.getvalue()
