@@ -45,6 +45,7 @@ TAGS = [
     {"name": "matching", "description": "Ranked, explained partners for flows and organisations."},
     {"name": "economics", "description": "Business cases: NPV, IRR, payback, CO2, ranges, price band, risk."},
     {"name": "potential", "description": "Regional symbiosis potential from declared, register and inferred flows."},
+    {"name": "proposals", "description": "Deals: proposals, their states and trail, staged disclosure, notifications."},
     {"name": "system", "description": "Health and metadata."},
 ]
 
@@ -206,6 +207,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     from turash.matching.endpoints import router as matching_router
     from turash.organizations.endpoints import router as organizations_router
     from turash.potential.endpoints import router as potential_router
+    from turash.proposals.endpoints import router as proposals_router
     from turash.services.endpoints import router as services_router
     from turash.sites.endpoints import router as sites_router
     from turash.webshell.endpoints import router as webshell_router
@@ -254,6 +256,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         matching_router,
         economics_router,
         potential_router,
+        proposals_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

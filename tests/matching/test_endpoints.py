@@ -25,6 +25,7 @@ def test_organization_matches_and_the_match_detail(alice: Api, bob: Api, client)
     jsonschema.validate({"matches": body["matches"]}, MATCH_SCHEMA)
     [match] = body["matches"]
     assert match["supply"]["flow_id"] == ids["ash"]["id"] and match["demand"]["flow_id"] == ids["need"]["id"]
+    assert match["demand"]["organization"] == "private organisation"  # staged disclosure
     detail = bob.get(f"/api/v1/matches/{match['id']}")
     assert detail.status_code == 200 and detail.json()["score"] == match["score"]
     outsider = Api(client, "eve@example.org")
@@ -59,7 +60,7 @@ def test_ad_hoc_query(alice: Api, bob: Api) -> None:
         json={"direction": "supply", "resource": "PFA", "quantity": 5000, "unit": "t/yr", "lat": 55.01, "lon": 11.02},
     )
     assert r.status_code == 200, r.text
-    assert r.json()["matches"][0]["demand"]["organization"] == "Baltic Cement"
+    assert r.json()["matches"][0]["demand"]["organization"] == "private organisation"
     bad = alice.post("/api/v1/matching/query", json={"direction": "supply", "lat": 55, "lon": 11})
     assert bad.status_code == 422
     nonsense = alice.post(

@@ -60,6 +60,13 @@ def _cached(runtime: Any, uow: Any, scope: str, request: service.MatchRequest, u
     return matches
 
 
+def _disclosed(uow: Any, runtime: Any, principal: Any, matches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Other private organisations appear by sector only until a proposal with them is accepted under NDA."""
+    from turash.proposals.disclosure import disclose
+
+    return disclose(uow.session, principal, service.state(uow.session, runtime.extras), matches)
+
+
 @router.get(
     "/organizations/{organization_id}/matching/direct", response_model=MatchList, operation_id="organization_matches"
 )
@@ -86,7 +93,7 @@ def organization_matches(
         weights=weights,
     )
     matches = _cached(runtime, uow, f"org:{access.organization.id}", request, principal.user.id)
-    return MatchList.model_validate({"matches": matches})
+    return MatchList.model_validate({"matches": _disclosed(uow, runtime, principal, matches)})
 
 
 @router.get("/flows/{flow_id}/matches", response_model=MatchList, operation_id="flow_matches")
@@ -116,13 +123,15 @@ def flow_matches(
     site = uow.session.get(Site, flow.site_id)
     cell = f"{round(site.lat * 2) / 2:g},{round(site.lon * 2) / 2:g}" if site else "-"  # half-degree cell
     scope = f"flow:{cell}:{flow.resource_class}:{flow.id}"
-    return MatchList.model_validate({"matches": _cached(runtime, uow, scope, request, principal.user.id)})
+    matches = _cached(runtime, uow, scope, request, principal.user.id)
+    return MatchList.model_validate({"matches": _disclosed(uow, runtime, principal, matches)})
 
 
 @router.get("/matches/{match_id}", response_model=Match, operation_id="get_match")
-def get_match(match_id: MatchReader, uow: UowDep, runtime: RuntimeDep) -> Match:
+def get_match(match_id: MatchReader, uow: UowDep, runtime: RuntimeDep, principal: PrincipalDep) -> Match:
     """One match with its full explanation, constraints and routing. Visible to members of either party."""
-    return Match.model_validate(service.match_for_pair(uow.session, runtime.extras, match_id))
+    match = service.match_for_pair(uow.session, runtime.extras, match_id)
+    return Match.model_validate(_disclosed(uow, runtime, principal, [match])[0])
 
 
 @router.post("/matching/query", response_model=MatchList, operation_id="match_query")
@@ -134,4 +143,4 @@ def match_query(body: MatchQuery, uow: UowDep, runtime: RuntimeDep, principal: P
     matches = service.query(
         uow.session, runtime.extras, values, lat=body.lat, lon=body.lon, nace=body.nace, request=request
     )
-    return MatchList.model_validate({"matches": matches})
+    return MatchList.model_validate({"matches": _disclosed(uow, runtime, principal, matches)})

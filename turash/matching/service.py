@@ -137,7 +137,7 @@ class MatchingState:
     index: MatchIndex
     catalog: CatalogView
     org_attributes: dict[str, dict[str, Any]]
-    site_permit: dict[str, bool]
+    public_orgs: frozenset[str] = frozenset()  # organisations from public registers (public data)
     results: dict[str, Ranked] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     built_seconds: float = 0.0
@@ -148,17 +148,16 @@ def build_state(session: Session) -> MatchingState:
     view = catalog_view()
     flows = repository.load_flows(session, view.class_index)
     index = MatchIndex.build(flows.arrays, view.compat)
-    attributes = {
-        org_id: attrs for org_id, attrs in session.execute(sa.select(Organization.id, Organization.attributes))
-    }
-    return MatchingState(
-        flows=flows,
-        index=index,
-        catalog=view,
-        org_attributes=attributes,
-        site_permit={},
-        built_seconds=time.perf_counter() - start,
-    )
+    attributes: dict[str, dict[str, Any]] = {}
+    public: set[str] = set()
+    for org_id, attrs, source in session.execute(
+        sa.select(Organization.id, Organization.attributes, Organization.source)
+    ):
+        attributes[org_id] = attrs
+        if source == "register":
+            public.add(org_id)
+    return MatchingState(flows=flows, index=index, catalog=view, org_attributes=attributes,
+                         public_orgs=frozenset(public), built_seconds=time.perf_counter() - start)
 
 
 def state(session: Session, holder: dict[str, Any]) -> MatchingState:
@@ -555,7 +554,7 @@ def warm_up() -> float:
     match_one(index, flows, 0, params)
     score_pair(
         MatchingState(
-            flows=LoadedFlows(flows, [], {}, 0, ""), index=index, catalog=view, org_attributes={}, site_permit={}
+            flows=LoadedFlows(flows, [], {}, 0, ""), index=index, catalog=view, org_attributes={}
         ),
         0,
         1,

@@ -6,6 +6,7 @@ from turash.models.flow import CATEGORIES, DIRECTIONS, PRECISIONS, ResourceFlow
 from turash.models.ingestion import ImportRun, QuarantinedRow
 from turash.models.match import MatchRecord, MatchRun
 from turash.models.organization import MEMBER_ROLES, ORGANIZATION_KINDS, Membership, Organization
+from turash.models.proposal import PROPOSAL_STATES, Notification, Proposal, ProposalEvent
 from turash.models.service_offering import SERVICE_KINDS, ServiceOffering
 from turash.models.site import Site
 from turash.models.user import ApiKey, User
@@ -16,6 +17,7 @@ __all__ = [
     "MEMBER_ROLES",
     "ORGANIZATION_KINDS",
     "PRECISIONS",
+    "PROPOSAL_STATES",
     "SERVICE_KINDS",
     "ApiKey",
     "AuditEntry",
@@ -24,7 +26,10 @@ __all__ = [
     "MatchRecord",
     "MatchRun",
     "Membership",
+    "Notification",
     "Organization",
+    "Proposal",
+    "ProposalEvent",
     "QuarantinedRow",
     "ResourceFlow",
     "ServiceOffering",

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from turash.models.base import Base, IdMixin, TimestampMixin, new_id, utcnow
+
+PROPOSAL_STATES = ("draft", "sent", "accepted", "rejected", "withdrawn", "in_negotiation", "agreed", "failed",
+                   "implemented")
+
+
+class Proposal(IdMixin, TimestampMixin, Base):
+    """A proposed exchange between the two parties of a match, carried through its states with an audit trail.
+
+    `snapshot` keeps the match as it was proposed (scores, economics, explanation, both sides), so the record
+    stays readable when flows change or are deleted later."""
+
+    __tablename__ = "proposals"
+    __table_args__ = (sa.CheckConstraint(f"status IN {PROPOSAL_STATES}", name="status"),)
+
+    match_id: Mapped[str] = mapped_column(sa.String(80), index=True)
+    supply_flow_id: Mapped[str | None] = mapped_column(sa.ForeignKey("resource_flows.id", ondelete="SET NULL"))
+    demand_flow_id: Mapped[str | None] = mapped_column(sa.ForeignKey("resource_flows.id", ondelete="SET NULL"))
+    proposer_org_id: Mapped[str] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    receiver_org_id: Mapped[str] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    facilitator_org_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(sa.String(16), default="draft", index=True)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    nda_at: Mapped[datetime | None] = mapped_column()
+    created_by: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class ProposalEvent(Base):
+    """One entry of a proposal's trail: creation, a status change, a comment, an NDA, an assignment."""
+
+    __tablename__ = "proposal_events"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=new_id)
+    proposal_id: Mapped[str] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[str | None] = mapped_column(sa.String(32))
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(16))  # created | status | comment | nda | assignment
+    from_status: Mapped[str | None] = mapped_column(sa.String(16))
+    to_status: Mapped[str | None] = mapped_column(sa.String(16))
+    body: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Notification(Base):
+    """An in-app notification for one user (read/unread)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (sa.Index("ix_notifications_user_unread", "user_id", "read_at"),)
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str | None] = mapped_column(sa.Text)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    event_id: Mapped[str | None] = mapped_column(sa.String(32), unique=True)  # idempotency of event handlers
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    read_at: Mapped[datetime | None] = mapped_column()

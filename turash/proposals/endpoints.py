@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Query, status
+
+from turash.auth.dependencies import PrincipalDep, RuntimeDep, UowDep
+from turash.kit.errors import NotFound
+from turash.kit.pagination import PageParams, page_params
+from turash.models import Notification
+from turash.models.base import utcnow
+from turash.proposals import service
+from turash.proposals.schemas import CommentCreate, NdaRecord, ProposalCreate, StatusChange
+
+router = APIRouter(tags=["proposals"])
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+def proposal_access(proposal_id: str, uow: UowDep, principal: PrincipalDep) -> service.ProposalAccess:
+    """The proposal and the caller's part in it (proposer, receiver, facilitator, admin); 403 for outsiders."""
+    return service.access(uow.session, principal, proposal_id)
+
+
+ProposalAccessDep = Annotated[service.ProposalAccess, Depends(proposal_access)]
+
+
+@router.post("/proposals", status_code=status.HTTP_201_CREATED, operation_id="create_proposal")
+def create_proposal(data: ProposalCreate, uow: UowDep, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Propose a match to its other party. The caller must be a member of one of the two organisations; the
+    proposal starts as `draft`."""
+    proposal = service.create(uow, runtime.extras, principal, data.match_id)
+    return service.view(uow.session, service.access(uow.session, principal, proposal.id))
+
+
+@router.get("/proposals", operation_id="list_proposals")
+def list_proposals(
+    uow: UowDep, principal: PrincipalDep, page: PageDep, state: Annotated[str | None, Query(alias="status")] = None
+) -> dict[str, Any]:
+    rows, total = service.list_for(uow.session, principal, state, page.limit, page.offset)
+    items = [service.view(uow.session, service.ProposalAccess(p, role), detail=False) for p, role in rows]
+    return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+
+
+@router.get("/proposals/{proposal_id}", operation_id="get_proposal")
+def get_proposal(acc: ProposalAccessDep, uow: UowDep) -> dict[str, Any]:
+    """The proposal as the caller may see it (staged disclosure), with its audit trail (`history`) and comments."""
+    return service.view(uow.session, acc)
+
+
+@router.post("/proposals/{proposal_id}/status", operation_id="change_proposal_status")
+def change_status(acc: ProposalAccessDep, data: StatusChange, uow: UowDep) -> dict[str, Any]:
+    """Move the proposal to its next state. An illegal transition is `409` with the allowed next states; a
+    legal one the caller's party may not make is `403`."""
+    service.transition(uow, acc, data.status, data.note)
+    return service.view(uow.session, acc)
+
+
+@router.post("/proposals/{proposal_id}/comments", status_code=status.HTTP_201_CREATED, operation_id="comment_proposal")
+def comment(acc: ProposalAccessDep, data: CommentCreate, uow: UowDep) -> dict[str, Any]:
+    event = service.comment(uow, acc, data.body)
+    return {"at": event.at.isoformat(), "actor": event.actor, "body": event.body}
+
+
+@router.post("/proposals/{proposal_id}/nda", operation_id="record_nda")
+def record_nda(acc: ProposalAccessDep, data: NdaRecord, uow: UowDep) -> dict[str, Any]:
+    """Record that both parties signed an NDA: from then on each sees the other's name and contacts."""
+    service.record_nda(uow, acc, data.note)
+    return service.view(uow.session, acc)
+
+
+@router.get("/users/me/notifications", operation_id="list_notifications")
+def notifications(uow: UowDep, principal: PrincipalDep, page: PageDep, unread: bool = False) -> dict[str, Any]:
+    query = sa.select(Notification).where(Notification.user_id == principal.user.id)
+    if unread:
+        query = query.where(Notification.read_at.is_(None))
+    total = uow.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    rows = uow.session.scalars(query.order_by(Notification.created_at.desc()).limit(page.limit).offset(page.offset))
+    return {
+        "items": [
+            {
+                "id": n.id,
+                "kind": n.kind,
+                "title": n.title,
+                "body": n.body,
+                "data": n.data,
+                "created_at": n.created_at.isoformat(),
+                "read": n.read_at is not None,
+            }
+            for n in rows
+        ],
+        "total": total,
+        "limit": page.limit,
+        "offset": page.offset,
+    }
+
+
+@router.post(
+    "/users/me/notifications/{notification_id}/read",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="read_notification",
+)
+def read_notification(notification_id: str, uow: UowDep, principal: PrincipalDep) -> None:
+    note = uow.session.get(Notification, notification_id)
+    if note is None or note.user_id != principal.user.id:
+        raise NotFound.of("notification", notification_id)
+    note.read_at = note.read_at or utcnow()

@@ -1,0 +1,426 @@
+"""Proposals: from a match to an implemented exchange, with a state machine, permissions per party, an audit
+trail, comments, the NDA record, staged disclosure, events and in-app notifications.
+
+States (contract/api.md): draft → sent → (accepted | rejected | withdrawn); accepted → in_negotiation →
+(agreed | failed); agreed → implemented. Who may move which: the proposer sends and withdraws, the receiver
+accepts or rejects, either party records negotiation outcomes and implementation; a facilitator assigned to the
+proposal, and a platform administrator, may do all.
+
+Staged disclosure of the other party: before acceptance and a recorded NDA, only its sector, a distance band and
+a quantity band (never its name or exact location); after acceptance and an NDA, its name, site and contacts;
+after agreement, its full flow data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from turash.audit.service import actor_of
+from turash.auth.service import Principal
+from turash.kit.bus import DomainEvent
+from turash.kit.db import UnitOfWork
+from turash.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from turash.matching import repository as matching_repository
+from turash.matching import service as matching
+from turash.models import Membership, Notification, Organization, Proposal, ProposalEvent, ResourceFlow, Site, User
+from turash.models.base import new_id, utcnow
+from turash.organizations.repository import membership_of
+
+NEXT = {
+    "draft": ("sent",),
+    "sent": ("accepted", "rejected", "withdrawn"),
+    "accepted": ("in_negotiation",),
+    "in_negotiation": ("agreed", "failed"),
+    "agreed": ("implemented",),
+    "rejected": (),
+    "withdrawn": (),
+    "failed": (),
+    "implemented": (),
+}
+# Who may move into each state.
+MOVERS = {
+    "sent": {"proposer"},
+    "withdrawn": {"proposer"},
+    "accepted": {"receiver"},
+    "rejected": {"receiver"},
+    "in_negotiation": {"proposer", "receiver"},
+    "agreed": {"proposer", "receiver"},
+    "failed": {"proposer", "receiver"},
+    "implemented": {"proposer", "receiver"},
+}
+ACTIVE = ("draft", "sent", "accepted", "in_negotiation", "agreed")
+NAMED_STATES = ("accepted", "in_negotiation", "agreed", "implemented", "failed")
+FULL_STATES = ("agreed", "implemented")
+WRITE_ROLES = ("owner", "admin", "member")
+
+
+@dataclass(frozen=True)
+class ProposalAccess:
+    proposal: Proposal
+    role: str  # proposer | receiver | facilitator | admin
+
+
+def _member(session: Session, principal: Principal, org_id: str | None, roles: tuple[str, ...] = WRITE_ROLES) -> bool:
+    if org_id is None:
+        return False
+    if principal.api_key_organization_id is not None and principal.api_key_organization_id != org_id:
+        return False
+    membership = membership_of(session, org_id, principal.user.id)
+    return membership is not None and membership.role in roles
+
+
+def access(session: Session, principal: Principal, proposal_id: str) -> ProposalAccess:
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is None:
+        raise NotFound.of("proposal", proposal_id)
+    viewer = ("owner", "admin", "member", "viewer")
+    for role, org in (
+        ("proposer", proposal.proposer_org_id),
+        ("receiver", proposal.receiver_org_id),
+        ("facilitator", proposal.facilitator_org_id),
+    ):
+        if _member(session, principal, org, viewer):
+            return ProposalAccess(proposal, role)
+    if principal.is_admin:
+        return ProposalAccess(proposal, "admin")
+    raise Forbidden("you are not a party to this proposal")
+
+
+def _record(
+    session: Session,
+    proposal: Proposal,
+    kind: str,
+    *,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    body: str | None = None,
+) -> ProposalEvent:
+    actor = actor_of(session)
+    event = ProposalEvent(
+        id=new_id(),
+        proposal_id=proposal.id,
+        at=utcnow(),
+        actor_id=actor.user_id,
+        actor=actor.label,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        body=body,
+    )
+    session.add(event)
+    return event
+
+
+def create(uow: UnitOfWork, holder: dict[str, Any], principal: Principal, match_id: str) -> Proposal:
+    session = uow.session
+    pair = matching_repository.flows_of_match(match_id)
+    if pair is None:
+        raise ValidationFailed(
+            f"match_id {match_id!r} is not a match id (as `turash match` prints them)",
+            details=[{"field": "match_id", "message": "unknown match id"}],
+        )
+    flows = {f.id: f for f in session.scalars(sa.select(ResourceFlow).where(ResourceFlow.id.in_(pair)))}
+    if len(flows) != 2:
+        raise NotFound(f"match '{match_id}' refers to a flow that no longer exists", details={"id": match_id})
+    supply, demand = flows[pair[0]], flows[pair[1]]
+    if _member(session, principal, supply.organization_id):
+        proposer, receiver = supply.organization_id, demand.organization_id
+    elif _member(session, principal, demand.organization_id):
+        proposer, receiver = demand.organization_id, supply.organization_id
+    else:
+        raise Forbidden("only a member of one of the two parties can propose this match")
+    existing = session.scalar(
+        sa.select(Proposal.id).where(
+            Proposal.match_id == match_id, Proposal.proposer_org_id == proposer, Proposal.status.in_(ACTIVE)
+        )
+    )
+    if existing is not None:
+        raise Conflict(
+            "an open proposal for this match already exists", code="proposal_exists", details={"proposal_id": existing}
+        )
+    snapshot = {
+        **matching.match_for_pair(session, holder, match_id),
+        "_orgs": {"supply": supply.organization_id, "demand": demand.organization_id},
+    }
+    proposal = Proposal(
+        id=new_id(),
+        match_id=match_id,
+        supply_flow_id=supply.id,
+        demand_flow_id=demand.id,
+        proposer_org_id=proposer,
+        receiver_org_id=receiver,
+        status="draft",
+        snapshot=snapshot,
+        created_by=principal.user.id,
+    )
+    session.add(proposal)
+    session.flush()
+    _record(session, proposal, "created", to_status="draft")
+    uow.collect(DomainEvent("proposal.created", {"proposal_id": proposal.id, "status": "draft"}))
+    return proposal
+
+
+def allowed_for(role: str, status: str) -> list[str]:
+    return [s for s in NEXT[status] if role in ("facilitator", "admin") or role in MOVERS[s]]
+
+
+def transition(uow: UnitOfWork, acc: ProposalAccess, status: str, note: str | None) -> Proposal:
+    proposal = acc.proposal
+    current = proposal.status
+    if status not in NEXT:
+        raise ValidationFailed(
+            f"unknown status {status!r}; states are {', '.join(NEXT)}",
+            details=[{"field": "status", "message": "unknown status"}],
+        )
+    if status not in NEXT[current]:
+        raise Conflict(
+            f"a proposal cannot go from {current} to {status}",
+            code="illegal_transition",
+            details={
+                "status": current,
+                "requested": status,
+                "allowed": list(NEXT[current]),
+                "allowed_for_you": allowed_for(acc.role, current),
+            },
+        )
+    if status not in allowed_for(acc.role, current):
+        who = " or ".join(sorted(MOVERS[status]))
+        raise Forbidden(
+            f"only the {who} may move a proposal to {status}",
+            details={
+                "status": current,
+                "requested": status,
+                "role": acc.role,
+                "allowed_for_you": allowed_for(acc.role, current),
+            },
+        )
+    proposal.status = status
+    proposal.updated_at = utcnow()
+    _record(uow.session, proposal, "status", from_status=current, to_status=status, body=note)
+    uow.collect(DomainEvent("proposal.status_changed", {"proposal_id": proposal.id, "from": current, "to": status}))
+    notify(
+        uow.session,
+        proposal,
+        acc,
+        f"Proposal {status.replace('_', ' ')}",
+        f"A proposal you take part in moved from {current} to {status}.",
+        {"status": status},
+    )
+    return proposal
+
+
+def comment(uow: UnitOfWork, acc: ProposalAccess, body: str) -> ProposalEvent:
+    event = _record(uow.session, acc.proposal, "comment", body=body)
+    uow.collect(DomainEvent("proposal.commented", {"proposal_id": acc.proposal.id}))
+    notify(uow.session, acc.proposal, acc, "New comment on a proposal", body[:200], {})
+    return event
+
+
+def record_nda(uow: UnitOfWork, acc: ProposalAccess, note: str | None) -> Proposal:
+    proposal = acc.proposal
+    if proposal.status not in NAMED_STATES:
+        raise Conflict(
+            "an NDA is recorded after the proposal is accepted",
+            code="not_accepted",
+            details={"status": proposal.status},
+        )
+    if proposal.nda_at is None:
+        proposal.nda_at = utcnow()
+        _record(uow.session, proposal, "nda", body=note)
+        uow.collect(DomainEvent("proposal.nda_recorded", {"proposal_id": proposal.id}))
+        notify(uow.session, proposal, acc, "NDA recorded", "Names and contacts are now shared.", {})
+    return proposal
+
+
+def notify(
+    session: Session, proposal: Proposal, acc: ProposalAccess, title: str, body: str, data: dict[str, Any]
+) -> None:
+    """In-app notifications for the members of the parties other than the one acting."""
+    orgs = {proposal.proposer_org_id, proposal.receiver_org_id, proposal.facilitator_org_id} - {None}
+    acting = {
+        "proposer": proposal.proposer_org_id,
+        "receiver": proposal.receiver_org_id,
+        "facilitator": proposal.facilitator_org_id,
+    }.get(acc.role)
+    users = session.scalars(sa.select(Membership.user_id).where(Membership.organization_id.in_(orgs - {acting})))
+    for user_id in set(users):
+        session.add(
+            Notification(
+                id=new_id(),
+                user_id=user_id,
+                kind="proposal",
+                title=title,
+                body=body,
+                data={"proposal_id": proposal.id, **data},
+            )
+        )
+
+
+def list_for(
+    session: Session, principal: Principal, status: str | None, limit: int, offset: int
+) -> tuple[list[tuple[Proposal, str]], int]:
+    mine = sa.select(Membership.organization_id).where(Membership.user_id == principal.user.id)
+    query = sa.select(Proposal).where(
+        sa.or_(
+            Proposal.proposer_org_id.in_(mine),
+            Proposal.receiver_org_id.in_(mine),
+            Proposal.facilitator_org_id.in_(mine),
+        )
+    )
+    if principal.api_key_organization_id is not None:
+        key_org = principal.api_key_organization_id
+        query = query.where(sa.or_(Proposal.proposer_org_id == key_org, Proposal.receiver_org_id == key_org))
+    if status:
+        query = query.where(Proposal.status == status)
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Proposal.updated_at.desc(), Proposal.id).limit(limit).offset(offset))
+    out = []
+    for proposal in rows:
+        out.append((proposal, access(session, principal, proposal.id).role))
+    return out, total
+
+
+# --- staged disclosure ------------------------------------------------------------------------------------------
+
+
+def _band(value: float | None, edges: tuple[float, ...], unit: str) -> str | None:
+    if value is None:
+        return None
+    low = 0.0
+    for edge in edges:
+        if value < edge:
+            return f"{low:g}-{edge:g} {unit}"
+        low = edge
+    return f"over {low:g} {unit}"
+
+
+def stage(proposal: Proposal, role: str) -> str:
+    if role in ("facilitator", "admin") or proposal.status in FULL_STATES:
+        return "full"
+    if proposal.status in NAMED_STATES and proposal.nda_at is not None:
+        return "named"
+    return "anonymous"
+
+
+def _counterpart(session: Session, proposal: Proposal, side: str, level: str) -> dict[str, Any]:
+    """One side as the other party may see it at this stage of the proposal."""
+    snap = proposal.snapshot.get(side) or {}
+    flow = session.get(ResourceFlow, proposal.supply_flow_id if side == "supply" else proposal.demand_flow_id)
+    site = session.get(Site, flow.site_id) if flow else None
+    org_id = _org_of_flow(proposal, side)
+    org = session.get(Organization, org_id) if org_id else None
+    out: dict[str, Any] = {
+        "resource": snap.get("resource"),
+        "resource_class": snap.get("resource_class"),
+        "sector": (site.nace if site else None) or (org.nace if org else None),
+        "distance_band": _band(proposal.snapshot.get("distance_km"), (1, 5, 10, 25, 50, 100), "km"),
+        "quantity_band": _quantity_band(flow),
+    }
+    if level == "anonymous":
+        return {"organization": None, **out}
+    out.update(
+        organization=org.name if org else snap.get("organization"),
+        site=site.name if site else None,
+        contacts=_contacts(session, org.id) if org else [],
+    )
+    if level == "full" and flow is not None:
+        out["flow"] = {
+            c: getattr(flow, c)
+            for c in (
+                "id",
+                "direction",
+                "resource",
+                "category",
+                "ewc_code",
+                "quantity",
+                "unit",
+                "temperature_c",
+                "pressure_bar",
+                "purity_pct",
+                "hazardous",
+                "available_from",
+                "available_to",
+                "schedule",
+                "price_eur_per_unit",
+                "precision",
+                "description",
+            )
+        }
+        out["location"] = {"lat": site.lat, "lon": site.lon, "address": site.address} if site else None
+    return out
+
+
+def _org_of_flow(proposal: Proposal, side: str) -> str | None:
+    return (proposal.snapshot.get("_orgs") or {}).get(side)
+
+
+def _quantity_band(flow: ResourceFlow | None) -> str | None:
+    if flow is None or flow.quantity is None or not flow.unit:
+        return None
+    edges = (10, 100, 1_000, 10_000, 100_000, 1_000_000)
+    return _band(abs(flow.quantity), edges, flow.unit)
+
+
+def _contacts(session: Session, org_id: str) -> list[dict[str, str]]:
+    rows = session.execute(
+        sa.select(User.name, User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.organization_id == org_id, Membership.role.in_(("owner", "admin")))
+    )
+    return [{"name": name, "email": email} for name, email in rows]
+
+
+def view(session: Session, acc: ProposalAccess, *, detail: bool = True) -> dict[str, Any]:
+    proposal = acc.proposal
+    level = stage(proposal, acc.role)
+    supply_org = _org_of_flow(proposal, "supply")
+    mine = {"proposer": proposal.proposer_org_id, "receiver": proposal.receiver_org_id}.get(acc.role)
+    sides = {}
+    for side in ("supply", "demand"):
+        own = mine is not None and (supply_org == mine) == (side == "supply")
+        sides[side] = _counterpart(session, proposal, side, "full" if own else level)
+    snap = proposal.snapshot
+    out: dict[str, Any] = {
+        "id": proposal.id,
+        "match_id": proposal.match_id,
+        "status": proposal.status,
+        "my_role": acc.role,
+        "disclosure": level,
+        "supply": sides["supply"],
+        "demand": sides["demand"],
+        "score": snap.get("score"),
+        "scores": snap.get("scores"),
+        "distance_km": snap.get("distance_km") if level != "anonymous" else None,
+        "economics": snap.get("economics"),
+        "allowed": list(NEXT[proposal.status]),
+        "allowed_for_me": allowed_for(acc.role, proposal.status),
+        "nda_recorded_at": proposal.nda_at.isoformat() if proposal.nda_at else None,
+        "created_at": proposal.created_at.isoformat(),
+        "updated_at": proposal.updated_at.isoformat(),
+    }
+    if detail:
+        events = session.scalars(
+            sa.select(ProposalEvent)
+            .where(ProposalEvent.proposal_id == proposal.id)
+            .order_by(ProposalEvent.at, ProposalEvent.id)
+        ).all()
+        out["history"] = [
+            {
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "kind": e.kind,
+                "from_status": e.from_status,
+                "to_status": e.to_status,
+                "note": e.body if e.kind != "comment" else None,
+            }
+            for e in events
+            if e.kind != "comment"
+        ]
+        out["comments"] = [
+            {"at": e.at.isoformat(), "actor": e.actor, "body": e.body} for e in events if e.kind == "comment"
+        ]
+    return out
