@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -264,5 +265,29 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(webshell_router)
+    install_web(app, webshell_router)
     return app
+
+
+WEBAPP_DIST = Path(__file__).resolve().parent / "webapp_dist"
+
+
+def install_web(app: FastAPI, webshell: APIRouter) -> None:
+    """The web app (built from web/ into turash/webapp_dist) at `/`, with index.html for client-side routes; the
+    server-rendered list of public-register sites at `/registry` (and at `/` when the web app is not built)."""
+    from fastapi.responses import FileResponse
+
+    if not (WEBAPP_DIST / "index.html").is_file():
+        app.include_router(webshell)
+        return
+    app.include_router(webshell, prefix="/registry")
+    root = WEBAPP_DIST.resolve()
+
+    @app.get("/{path:path}", include_in_schema=False)
+    def web_app(path: str) -> FileResponse:
+        if path.startswith("api/"):
+            raise StarletteHTTPException(404, "no such API route")
+        candidate = (root / path).resolve()
+        if path and candidate.is_file() and root in candidate.parents:
+            return FileResponse(candidate)
+        return FileResponse(root / "index.html", headers={"Cache-Control": "no-cache"})

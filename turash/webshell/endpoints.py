@@ -108,9 +108,9 @@ def index(
     params = {k: v for k, v in (("country", country), ("q", q)) if v}
     pager = []
     if page > 1:
-        pager.append(f'<a href="/?{urlencode({**params, "page": page - 1})}">← previous</a>')
+        pager.append(f'<a href="?{urlencode({**params, "page": page - 1})}">← previous</a>')
     if page < pages:
-        pager.append(f'<a href="/?{urlencode({**params, "page": page + 1})}">next →</a>')
+        pager.append(f'<a href="?{urlencode({**params, "page": page + 1})}">next →</a>')
     attribution = "; ".join(_esc(DATASETS[k].attribution) for k in ("hotmaps", "eprtr_co2"))
     empty = (
         "<p>No public sites loaded yet. Run <code>turash demo</code> to load the Hotmaps industrial sites.</p>"
@@ -127,7 +127,7 @@ def index(
 <main><div class="stats"><div class="stat"><b>{all_sites:,}</b>sites</div><div class="stat"><b>{all_flows:,}</b>
 resource flows</div><div class="stat"><b>{len(countries)}</b>countries</div></div>
 <h2>Industrial sites from public registers</h2>
-<form method="get" action="/"><input name="q" placeholder="site name" value="{_esc(q)}" aria-label="site name">
+<form method="get" action=""><input name="q" placeholder="site name" value="{_esc(q)}" aria-label="site name">
 <select name="country" aria-label="country"><option value="">all countries</option>{options}</select>
 <button type="submit">Filter</button></form>
 <p>{total:,} sites · page {page} of {pages}</p>{empty}
