@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import gc
 import io
 import json
@@ -46,7 +47,9 @@ from turash.matching.engine import (  # noqa: E402
     MatchStats,
     match_all,
     match_one,
+    prefilter_pairs,
     prepare_queries,
+    score_pairs,
 )
 from turash.matching.engine.geo import chord_for_km, unit_xyz  # noqa: E402
 from turash.matching.engine.synthetic import synthetic_catalogue, synthetic_flows  # noqa: E402
@@ -78,12 +81,33 @@ def _warm_up() -> float:
     cat = synthetic_catalogue()
     fl = synthetic_flows(2000, cat, seed=1)
     idx = MatchIndex.build(fl, cat.compatibility)
-    match_all(idx, MatchParams(max_radius_km=RADIUS_KM))
+    p = MatchParams(max_radius_km=RADIUS_KM)
+    res = match_all(idx, p)
     q = prepare_queries(fl.take(np.arange(20)))
     for i in range(20):
-        match_one(idx, q, i, MatchParams(max_radius_km=RADIUS_KM))
+        match_one(idx, q, i, p)
+    match_one(idx, fl.take([3]), 0, p)
+    score_pairs(idx, res.supply_row[:5], res.demand_row[:5], res.class_pair[:5], p)
+    prefilter_pairs(idx, res.supply_row[:5], res.demand_row[:5], res.class_pair[:5], p)
     idx.update(added=fl.take(np.arange(5)).replace(key=fl.key[:5] + 10**9), removed=fl.key[5:10])
     return time.perf_counter() - t
+
+
+def cold_compile() -> dict[str, float]:
+    """First-call compile time on an empty numba cache (a fresh process and cache directory): what tests and
+    the CLI pay once after an install or a code change, and the service at start-up. Then the same warm-up
+    again in another process, loading the now-cached machine code."""
+    import tempfile
+
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="turash-numba-") as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for label in ("cold_compile_s", "cached_load_s"):
+            proc = subprocess.run(
+                [sys.executable, __file__, "--warm-up-only"], capture_output=True, text=True, check=True, env=env
+            )
+            out[label] = float(proc.stdout.strip().splitlines()[-1])
+    return out
 
 
 def ckdtree_search(fl: Any, compat: Any) -> tuple[float, int]:
@@ -199,26 +223,27 @@ def run_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
     gc.collect()
     fl = idx.flows
 
-    times, stats = [], MatchStats()
+    # one result alive at a time (as a service holding its latest result): each run's result is dropped first
+    times, phases, stats = [], [], MatchStats()
     for _ in range(args.repeat):
         stats = MatchStats()
         t = time.perf_counter()
         res = match_all(idx, params, stats)
         times.append(time.perf_counter() - t)
+        phases.append(dict(stats.seconds))
+        out["matches"] = len(res)
         del res
         gc.collect()
-    res = match_all(idx, params)
     out["match_s"] = min(times)
     out["match_all_runs_s"] = times
-    out["phases_s"] = stats.seconds
+    out["phases_s"] = {k: min(p[k] for p in phases) for k in phases[0]}
     out["pairs"] = stats.pairs_passed
-    out["matches"] = len(res)
     out["fallback_flows"] = stats.flows_fallback
     out["unmatched_flows"] = stats.flows_unmatched
     out["rescanned_flows"] = stats.flows_rescanned
     strict = MatchParams(max_radius_km=RADIUS_KM, top_k=TOP_K, fallback=False)
     t = time.perf_counter()
-    match_all(idx, strict)
+    res = match_all(idx, strict)
     out["match_strict_s"] = time.perf_counter() - t
     del res
     gc.collect()
@@ -242,19 +267,22 @@ def run_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
     out["query_p99_us"] = float(np.percentile(lat, 99) * 1e6)
     out["query_raw_p50_us"] = float(np.percentile(raw, 50) * 1e6)
 
+    out["rss_peak_mb"] = _rss_mb()[1]  # build, match-all, single queries
+
     n_upd = max(1, n // 100)
     added = synthetic_flows(n_upd, cat, seed=args.seed + 2)
     added = added.replace(key=added.key + 10**13)
+    _reset_peak()
     t = time.perf_counter()
-    idx.update(added=added, removed=fl.key[:n_upd])
+    upd = idx.update(added=added, removed=fl.key[:n_upd])
     out["update_1pct_s"] = time.perf_counter() - t
-    out["rss_peak_mb"] = _rss_mb()[1]
+    out["rss_peak_update_mb"] = _rss_mb()[1]  # the old and the new index side by side
+    del upd
     out["index_mb"] = (
-        idx.table.ff.nbytes
-        + idx.table.fi.nbytes
-        + idx.table.key.nbytes
+        idx.table.rec.nbytes
         + idx.table.morton.nbytes
         + sum(a.nbytes for e in (idx.supply, idx.demand) for a in (e.row, e.weight, e.morton, e.cls))
+        + sum(getattr(fl, f.name).nbytes for f in dataclasses.fields(fl))
     ) / 2**20
 
     if not args.no_ckdtree:
@@ -319,7 +347,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             f"[{ph}]; strict only (no fallback) {r['match_strict_s']:.3f} s; fallback flows {r['fallback_flows']:,} "
             f"(still unmatched {r['unmatched_flows']:,}); exact re-ranks {r['rescanned_flows']:,}; "
             f"query raw p50 {r['query_raw_p50_us']:.0f} µs; update 1 % {r['update_1pct_s']:.3f} s vs build "
-            f"{r['build_s']:.3f} s; index {r['index_mb']:.0f} MB; RSS before build {r['rss_before_mb']:.0f} MB "
+            f"{r['build_s']:.3f} s (peak RSS {r['rss_peak_update_mb']:.0f} MB with both indexes); index "
+            f"{r['index_mb']:.0f} MB; RSS before build {r['rss_before_mb']:.0f} MB "
             f"(flows as generated); cKDTree pairs {r.get('ckdtree_pairs', '-'):,}; "
             f"PostGIS {r.get('postgis_note', '-')}; JIT warm-up {r['warmup_s']:.1f} s; numba {r['numba']}"
         )
@@ -338,11 +367,19 @@ def main() -> None:
     )
     ap.add_argument("--timeout", type=int, default=180, help="PostGIS statement_timeout, seconds")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--warm-up-only", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--compile", action="store_true", help="also measure the first-call compile on an empty cache")
     ap.add_argument("--json", action="store_true", help="print the raw figures as JSON too")
     args = ap.parse_args()
+    if args.warm_up_only:
+        t = time.perf_counter()
+        _warm_up()
+        print(time.perf_counter() - t)
+        return
     if args.one:
         print(json.dumps(run_one(args.one, args)))
         return
+    compile_s = cold_compile() if args.compile else None
     rows = []
     for n in [int(s) for s in args.sizes.split(",") if s]:
         cmd = [
@@ -370,8 +407,13 @@ def main() -> None:
         rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         print(f"N={n:,} done", file=sys.stderr)
     print_table(rows)
+    if compile_s is not None:
+        print(
+            f"numba first call on an empty cache: {compile_s['cold_compile_s']:.1f} s (every kernel, 2000 flows); "
+            f"the same from the cache: {compile_s['cached_load_s']:.1f} s"
+        )
     if args.json:
-        print(json.dumps(rows))
+        print(json.dumps({"sizes": rows, "compile": compile_s}))
 
 
 if __name__ == "__main__":

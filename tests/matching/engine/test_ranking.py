@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from turash.matching.engine.features import IORG
-from turash.matching.engine.ranking import compare, rank_order, select_diverse, tie_break, union_lists
+from turash.matching.engine.features import IORG, N_REC
+from turash.matching.engine.ranking import compare, pair_key, rank_order, select_diverse, tie_break, union_lists
 
 
 def test_compare_and_tie_break():
@@ -27,17 +27,19 @@ def test_select_diverse_is_greedy_walk(scores, k, d):
     rng = np.random.default_rng(n)
     partner = np.arange(n, dtype=np.int64)
     orgs = rng.integers(0, 4, n)
-    fi = np.zeros((n, 8), np.int32)
+    fi = np.zeros((n, N_REC), np.int32)
     fi[:, IORG] = orgs
     keys = rng.permutation(n).astype(np.int64) * 3
     score = np.asarray(scores, np.float32)
     dist = rng.random(n).astype(np.float32)
     pk = (partner << 32) | 7
+    sbits, dbits = score.view(np.int32), dist.view(np.int32)
+    lkey = np.array([pair_key(int(sbits[i]), int(dbits[i])) for i in range(n)], np.int64)
     acc_p = np.zeros((1, k), np.int32)
     acc_k = np.zeros((1, k), np.int32)
     acc_n = np.zeros(1, np.int32)
     select_diverse(
-        0, score, dist, pk, n, keys, fi, k, d, acc_p, acc_k, acc_n, np.empty(n, np.int64), np.empty(n, np.int64)
+        0, lkey, pk, n, keys, fi, k, d, acc_p, acc_k, acc_n, np.empty(n, np.int64), np.empty(n, np.int64)
     )
     order = sorted(range(n), key=lambda i: (-score[i], dist[i], keys[i]))
     expected: list[int] = []
@@ -46,7 +48,7 @@ def test_select_diverse_is_greedy_walk(scores, k, d):
             expected.append(i)
     assert acc_p[0, : acc_n[0]].tolist() == expected
     assert np.all(acc_k[0, : acc_n[0]] == 7)
-    assert np.array_equal(rank_order(score, dist, pk, n, keys, np.empty(n, np.int64), np.empty(n, np.int64)), order)
+    assert np.array_equal(rank_order(lkey, pk, n, keys, np.empty(n, np.int64), np.empty(n, np.int64)), order)
 
 
 def test_union_marks_both_sides_once():

@@ -1,21 +1,26 @@
-"""Per-flow columns derived once from `FlowArrays`, in the form the pair kernels read (float32, flags).
+"""Per-flow values derived once from `FlowArrays`, packed in one 64-byte record per flow.
 
 Everything a scorer can compute for one flow alone is computed here, so that the per-pair work is a few
-gathers and arithmetic: positions as unit vectors, yearly amounts as log10, trust as a square root
-(the pair's trust is then a product), default prices filled in, booleans packed into one flag byte.
+loads and arithmetic: position as a unit vector, the yearly amount as log10, trust as a square root (the
+pair's trust is then a product), default prices and transport costs filled in, booleans packed into bits.
+A pair reads two records, one cache line each.
+
+The record is a row of a float32 (n, 16) array; its last four words hold int32 values (read through an int32
+view of the same memory, `FlowTable.ri`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 
 from turash.matching.engine import constants as C
-from turash.matching.engine._jit import jit_inline
-from turash.matching.engine.geo import grid_coords, morton_encode, unit_xyz
-from turash.matching.engine.types import F32, I8, I32, I64, Category, FlowArrays, Precision
+from turash.matching.engine._jit import jit, parallel_map
+from turash.matching.engine.geo import GRID_SIZE
+from turash.matching.engine.types import F32, F64, I32, I64, U8, Category, FlowArrays, Precision, QuantityKind
 
 FLAG_HAZARDOUS = 1
 FLAG_PERMIT = 2
@@ -25,222 +30,276 @@ FLAG_PRICE_DEFAULT = 16
 
 # popcount of the 12-bit month masks
 POPCOUNT12 = np.array([bin(i).count("1") for i in range(1 << 12)], dtype=np.uint8)
+# 1 / months in a mask (float32, as stored), by popcount; 1 for an empty mask
+MONTH_INV = (1.0 / np.maximum(np.arange(13, dtype=np.float64), 1.0)).astype(np.float32)
 
-
-# Columns of the float matrix (n, N_FF) float32: one 64-byte row per flow, so a pair reads two cache lines.
-FX: Final = 0
+# Words of the record. Floats (float32):
+FX: Final = 0  # unit vector x, y, z
 FY: Final = 1
 FZ: Final = 2
-FTEMP: Final = 3
-FPRESS: Final = 4
-FPURITY: Final = 5
-FLOGQ: Final = 6
-FTRUST: Final = 7
-FMONTHINV: Final = 8
-FHOURS: Final = 9
-FVALUE: Final = 10
-FTRUCK: Final = 11
-FPIPE: Final = 12
-FQUANTITY: Final = 13
-N_FF = 16
-# Columns of the int matrix (n, N_FI) int32.
-IFROM: Final = 0
-ITO: Final = 1
-IORG: Final = 2
-IPACK: Final = 3
-IGX: Final = 4
-IGY: Final = 5
-IGZ: Final = 6
-N_FI = 8
-# IPACK bit layout: month mask 0-11, flags 12-19, category 20-23, quantity family + 1 24-27.
+FTEMP: Final = 3  # °C
+FPRESS: Final = 4  # bar
+FPURITY: Final = 5  # %
+FLOGQ: Final = 6  # log10 of the yearly amount in the family's base unit (NaN unknown)
+FTRUST: Final = 7  # sqrt of the trust share
+FHOURS: Final = 8  # weekly hours share
+FVALUE: Final = 9  # EUR per base unit: avoided disposal (supply) or purchase (demand); NaN for services
+FQUANTITY: Final = 10  # yearly amount (10 ** FLOGQ, NaN unknown)
+FTRANSPORT: Final = 11  # as a supply: pipe EUR per km·year (pipe categories) or truck EUR per unit·km
+# ints (int32, through the int32 view):
+IFROM: Final = 12  # availability window, days since 1970-01-01
+ITO: Final = 13
+IORG: Final = 14
+IPACK: Final = 15  # month mask 0-11, flags 12-19, category 20-23, quantity family + 1 24-27
+N_REC = 16
 PACK_FLAGS_SHIFT = 12
 PACK_CAT_SHIFT = 20
 PACK_FAMILY_SHIFT = 24
+# categories moved by pipe, as bits
+PIPE_CATEGORY_BITS = sum(1 << int(c) for c in C.PIPE_CATEGORIES)
 
 
 @dataclass(frozen=True, eq=False)
 class FlowTable:
-    """Per-flow columns the kernels read, derived once from `FlowArrays` (row i = flow row i).
+    """Per-flow records the kernels read (row i = flow row i), the flows' keys and Morton codes of their base
+    grid cells."""
 
-    `ff` float32 columns (F*): unit vector x/y/z; temperature, pressure, purity; log10 of the yearly amount in
-    the family's base unit (NaN unknown); sqrt of the trust share (a pair's trust is then the product);
-    1 / months in the mask; weekly hours share; unit value in EUR per base unit (avoided disposal for a supply,
-    avoided purchase for a demand, NaN for services); truck EUR per base unit·km and pipe EUR per km·year
-    (supply side, by category). `fi` int32 columns (I*): availability window, organisation, packed
-    month/flags/category/family, base grid cell.
-    """
-
-    ff: F32
-    fi: I32
+    rec: F32  # (n, N_REC)
     key: I64
     morton: I64
+
+    @property
+    def ri(self) -> I32:
+        """The records as int32 words (same memory)."""
+        out: I32 = self.rec.view(np.int32)
+        return out
 
     @property
     def n(self) -> int:
         return int(self.key.shape[0])
 
     def take(self, rows: np.ndarray) -> FlowTable:
-        return FlowTable(self.ff[rows], self.fi[rows], self.key[rows], self.morton[rows])
+        return FlowTable(self.rec[rows], self.key[rows], self.morton[rows])
 
     @staticmethod
     def concat(a: FlowTable, b: FlowTable) -> FlowTable:
         return FlowTable(
-            np.concatenate([a.ff, b.ff]),
-            np.concatenate([a.fi, b.fi]),
-            np.concatenate([a.key, b.key]),
-            np.concatenate([a.morton, b.morton]),
+            np.concatenate([a.rec, b.rec]), np.concatenate([a.key, b.key]), np.concatenate([a.morton, b.morton])
         )
 
 
-def _lookup(table: dict[tuple[int, int], float], cat: I8, fam: I8, default: np.ndarray) -> np.ndarray:
-    out = default.copy()
-    for (c, f), v in table.items():
-        out[(cat == c) & (fam == f)] = v
-    return out
+def _tables() -> tuple[F64, F64, F64, F64, F64]:
+    """Lookup tables by code: trust by (precision, inferred); purchase value, disposal cost and transport cost
+    by (category, value family); family by quantity kind + 1 (-1 none)."""
+    trust = np.zeros((4, 2))
+    for p in range(4):
+        t = C.PRECISION_TRUST.get(Precision(p), C.PRECISION_TRUST[Precision.ESTIMATED]) if p < 3 else 0.75
+        trust[p] = (t, t * C.INFERRED_TRUST)
+    n_cat = len(Category)
+    purchase = np.zeros((n_cat, 3))
+    disposal = np.zeros((n_cat, 3))
+    transport = np.zeros((n_cat, 3))
+    for c in range(n_cat):
+        for f in range(3):
+            purchase[c, f] = C.CATEGORY_PURCHASE_VALUE.get((Category(c), f), C.DEFAULT_PURCHASE_VALUE[f])
+            disposal[c, f] = C.DEFAULT_DISPOSAL_COST.get((Category(c), f), 0.0)
+            pipe = C.PIPE_EUR_PER_KM_YEAR.get(Category(c), 0.0)
+            transport[c, f] = pipe if Category(c) in C.PIPE_CATEGORIES else C.TRUCK_EUR_PER_UNIT_KM[f]
+    family = np.full(8, -1.0)
+    for k, f in C.KIND_FAMILY.items():
+        family[int(k) + 1] = f
+    return trust, purchase, disposal, transport, family
+
+
+_TRUST, _PURCHASE, _DISPOSAL, _TRANSPORT, _KIND_FAMILY = _tables()
+_RATE_KINDS = sum(1 << int(k) for k in C.RATE_KINDS)
+_DEG = math.pi / 180.0
+_HALF_GRID = GRID_SIZE / 2.0
+_GRID_TOP = GRID_SIZE - 1
+_SECONDS = C.SECONDS_PER_YEAR
+_FAM_MASS, _FAM_ENERGY, _FAM_VOLUME = C.FAMILY_MASS, C.FAMILY_ENERGY, C.FAMILY_VOLUME
+_HEAT, _ENERGY, _WATER, _SERVICE = int(Category.HEAT), int(Category.ENERGY), int(Category.WATER), int(Category.SERVICE)
+
+
+@jit
+def spread3(v: int) -> int:
+    """Insert two zero bits between the 16 low bits of v (3-D Morton interleave)."""
+    v = v & 0xFFFF
+    v = (v | (v << 32)) & 0x1F00000000FFFF
+    v = (v | (v << 16)) & 0x1F0000FF0000FF
+    v = (v | (v << 8)) & 0x100F00F00F00F00F
+    v = (v | (v << 4)) & 0x10C30C30C30C30C3
+    v = (v | (v << 2)) & 0x1249249249249249
+    return v
+
+
+@jit
+def grid_of(x: float) -> int:
+    """Base grid cell coordinate of a unit-vector component (as `geo.grid_coords`)."""
+    g = math.floor((x + 1.0) * _HALF_GRID)
+    return min(max(int(g), 0), _GRID_TOP)
+
+
+@jit
+def _features(
+    lat: F64,
+    lon: F64,
+    is_supply: np.ndarray,
+    category: np.ndarray,
+    quantity: F64,
+    kind: np.ndarray,
+    temperature: F64,
+    pressure: F64,
+    purity: F64,
+    hazardous: np.ndarray,
+    permit: np.ndarray,
+    available_from: I32,
+    available_to: I32,
+    month_mask: np.ndarray,
+    weekly_hours: F32,
+    precision: np.ndarray,
+    inferred: np.ndarray,
+    org: I32,
+    price: F64,
+    class_indptr: I32,
+    trust_t: F64,
+    purchase_t: F64,
+    disposal_t: F64,
+    transport_t: F64,
+    family_t: F64,
+    popcount: U8,
+    lo: int,
+    hi: int,
+    rec: F32,
+    morton: I64,
+) -> None:
+    ri = rec.view(np.int32)
+    for i in range(lo, hi):
+        la = lat[i] * _DEG
+        lo_ = lon[i] * _DEG
+        c = math.cos(la)
+        x = np.float32(c * math.cos(lo_))
+        y = np.float32(c * math.sin(lo_))
+        z = np.float32(math.sin(la))
+        k = int(kind[i])
+        kf = int(family_t[k + 1]) if -1 <= k <= 6 else -1
+        h = float(weekly_hours[i])
+        if h < 0.0:
+            h = 0.0
+        if h > 1.0:
+            h = 1.0
+        mask = int(month_mask[i]) & 0xFFF
+        months = float(popcount[mask])
+        q = quantity[i]
+        if k >= 0 and (_RATE_KINDS >> k) & 1:
+            q = q * _SECONDS * h * months / 12.0
+        log_amount = math.log10(q) if kf >= 0 and q > 0 else math.nan
+        family = -1 if math.isnan(log_amount) else kf
+        p = int(precision[i])
+        t = trust_t[p if 0 <= p <= 2 else 3, 1 if inferred[i] else 0]
+        cat = int(category[i])
+        if kf >= 0:
+            vfam = kf
+        elif cat == _HEAT or cat == _ENERGY:  # noqa: SIM109
+            vfam = _FAM_ENERGY
+        elif cat == _WATER:
+            vfam = _FAM_VOLUME
+        else:
+            vfam = _FAM_MASS
+        pr = price[i]
+        known = math.isfinite(pr)
+        if is_supply[i]:
+            if known:
+                value = -pr
+                if not (value >= 0.0):
+                    value = 0.0
+            else:
+                value = disposal_t[cat, vfam]
+            price_default = not known
+        elif known and pr > 0:
+            value = pr
+            price_default = False
+        else:
+            value = purchase_t[cat, vfam]
+            price_default = True
+        if cat == _SERVICE:
+            value = math.nan
+            price_default = True
+        flags = (
+            (FLAG_HAZARDOUS if hazardous[i] else 0)
+            | (FLAG_PERMIT if permit[i] else 0)
+            | (FLAG_INFERRED if inferred[i] else 0)
+            | (FLAG_MULTI_CLASS if class_indptr[i + 1] - class_indptr[i] > 1 else 0)
+            | (FLAG_PRICE_DEFAULT if price_default else 0)
+        )
+        rec[i, FX] = x
+        rec[i, FY] = y
+        rec[i, FZ] = z
+        rec[i, FTEMP] = temperature[i]
+        rec[i, FPRESS] = pressure[i]
+        rec[i, FPURITY] = purity[i]
+        rec[i, FLOGQ] = log_amount
+        rec[i, FTRUST] = math.sqrt(t)
+        rec[i, FHOURS] = h
+        rec[i, FVALUE] = value
+        rec[i, FQUANTITY] = 10.0**log_amount if family >= 0 else math.nan
+        rec[i, FTRANSPORT] = transport_t[cat, vfam]
+        ri[i, IFROM] = available_from[i]
+        ri[i, ITO] = available_to[i]
+        ri[i, IORG] = org[i]
+        ri[i, IPACK] = mask | (flags << PACK_FLAGS_SHIFT) | (cat << PACK_CAT_SHIFT) | ((family + 1) << PACK_FAMILY_SHIFT)  # noqa: E501
+        gx = grid_of(float(x))
+        gy = grid_of(float(y))
+        gz = grid_of(float(z))
+        morton[i] = spread3(gx) | (spread3(gy) << 1) | (spread3(gz) << 2)
+
+
+def _features_range(f: FlowArrays, lo: int, hi: int, rec: F32, morton: I64) -> None:
+    _features(
+        f.lat,
+        f.lon,
+        f.is_supply,
+        f.category,
+        f.quantity,
+        f.quantity_kind,
+        f.temperature_c,
+        f.pressure_bar,
+        f.purity_pct,
+        f.hazardous,
+        f.hazard_permit,
+        f.available_from,
+        f.available_to,
+        f.month_mask,
+        f.weekly_hours,
+        f.precision,
+        f.inferred,
+        f.org,
+        f.price_eur,
+        f.class_indptr,
+        _TRUST,
+        _PURCHASE,
+        _DISPOSAL,
+        _TRANSPORT,
+        _KIND_FAMILY,
+        POPCOUNT12,
+        lo,
+        hi,
+        rec,
+        morton,
+    )
+
+
+_CHUNK = 1 << 16
 
 
 def compute_features(flows: FlowArrays) -> FlowTable:
+    """Records of all flows (chunks in parallel for large inputs)."""
     n = flows.n
-    xyz = unit_xyz(flows.lat, flows.lon).astype(np.float32)
-    kind = flows.quantity_kind
-    kind_family = np.full(n, -1, np.int8)
-    for k, f in C.KIND_FAMILY.items():
-        kind_family[kind == k] = f
-    is_rate = np.isin(kind, [int(k) for k in C.RATE_KINDS])
-    hours = np.clip(flows.weekly_hours.astype(np.float64), 0.0, 1.0)
-    months = POPCOUNT12[flows.month_mask & 0xFFF].astype(np.float64)
-    # A rate runs only in its hours and months: yearly amount = rate · seconds/year · hours share · months/12.
-    yearly = np.where(is_rate, flows.quantity * C.SECONDS_PER_YEAR * hours * months / 12.0, flows.quantity)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_amount = np.where((kind_family >= 0) & (yearly > 0), np.log10(yearly), np.nan)
-    family = np.where(np.isnan(log_amount), -1, kind_family).astype(np.int8)
-
-    trust = np.full(n, C.PRECISION_TRUST[Precision.ESTIMATED])
-    for p, t in C.PRECISION_TRUST.items():
-        trust[flows.precision == p] = t
-    trust = np.where(flows.inferred, trust * C.INFERRED_TRUST, trust)
-
-    cat = flows.category
-    # The value family comes from the quantity kind; a flow without a quantity takes its category's usual one.
-    cat_family = np.select(
-        [np.isin(cat, [Category.HEAT, Category.ENERGY]), cat == Category.WATER],
-        [C.FAMILY_ENERGY, C.FAMILY_VOLUME],
-        C.FAMILY_MASS,
-    ).astype(np.int8)
-    vfam = np.where(kind_family >= 0, kind_family, cat_family).astype(np.int8)
-    purchase = np.zeros(n)
-    for f, v in C.DEFAULT_PURCHASE_VALUE.items():
-        purchase[vfam == f] = v
-    purchase = _lookup({(int(c), f): v for (c, f), v in C.CATEGORY_PURCHASE_VALUE.items()}, cat, vfam, purchase)
-    disposal = _lookup({(int(c), f): v for (c, f), v in C.DEFAULT_DISPOSAL_COST.items()}, cat, vfam, np.zeros(n))
-    price = flows.price_eur
-    known = np.isfinite(price)
-    supply_value = np.where(known, np.maximum(-price, 0.0), disposal)  # a gate fee is avoided disposal
-    demand_value = np.where(known & (price > 0), price, purchase)
-    demand_default = ~(known & (price > 0))
-    unit_value = np.where(flows.is_supply, supply_value, demand_value)
-    service = cat == Category.SERVICE
-    unit_value = np.where(service, np.nan, unit_value)
-    price_default = np.where(flows.is_supply, ~known, demand_default) | service
-
-    pipe_cat = np.isin(cat, [int(c) for c in C.PIPE_CATEGORIES])
-    pipe = np.zeros(n)
-    for c, v in C.PIPE_EUR_PER_KM_YEAR.items():
-        pipe[cat == c] = v
-    truck = np.zeros(n)
-    for f, v in C.TRUCK_EUR_PER_UNIT_KM.items():
-        truck[vfam == f] = v
-    truck = np.where(pipe_cat, 0.0, truck)
-
-    n_classes = np.diff(flows.class_indptr)
-    flags = (
-        flows.hazardous.astype(np.uint8) * FLAG_HAZARDOUS
-        | flows.hazard_permit.astype(np.uint8) * FLAG_PERMIT
-        | flows.inferred.astype(np.uint8) * FLAG_INFERRED
-        | (n_classes > 1).astype(np.uint8) * FLAG_MULTI_CLASS
-        | price_default.astype(np.uint8) * FLAG_PRICE_DEFAULT
-    ).astype(np.uint8)
-    family_code = family.astype(np.int32) + 1
-    ff = np.full((n, N_FF), np.nan, np.float32)
-    ff[:, FX] = xyz[:, 0]
-    ff[:, FY] = xyz[:, 1]
-    ff[:, FZ] = xyz[:, 2]
-    ff[:, FTEMP] = flows.temperature_c
-    ff[:, FPRESS] = flows.pressure_bar
-    ff[:, FPURITY] = flows.purity_pct
-    ff[:, FLOGQ] = log_amount
-    ff[:, FTRUST] = np.sqrt(trust)
-    ff[:, FMONTHINV] = 1.0 / np.maximum(months, 1.0)
-    ff[:, FHOURS] = hours
-    ff[:, FVALUE] = unit_value
-    ff[:, FTRUCK] = truck
-    ff[:, FPIPE] = pipe
-    ff[:, FQUANTITY] = np.where(family >= 0, 10.0 ** np.nan_to_num(log_amount), np.nan)
-    grid = grid_coords(xyz)
-    fi = np.zeros((n, N_FI), np.int32)
-    fi[:, IFROM] = flows.available_from
-    fi[:, ITO] = flows.available_to
-    fi[:, IORG] = flows.org
-    fi[:, IPACK] = (
-        (flows.month_mask.astype(np.int32) & 0xFFF)
-        | (flags.astype(np.int32) << PACK_FLAGS_SHIFT)
-        | (flows.category.astype(np.int32) << PACK_CAT_SHIFT)
-        | (family_code << PACK_FAMILY_SHIFT)
-    )
-    fi[:, IGX] = grid[:, 0]
-    fi[:, IGY] = grid[:, 1]
-    fi[:, IGZ] = grid[:, 2]
-    morton = morton_encode(grid[:, 0], grid[:, 1], grid[:, 2])
-    return FlowTable(ff=ff, fi=fi, key=flows.key.copy(), morton=morton)
+    rec = np.empty((n, N_REC), np.float32)
+    morton = np.empty(n, np.int64)
+    tasks = [(flows, lo, min(lo + _CHUNK, n), rec, morton) for lo in range(0, n, _CHUNK)]
+    parallel_map(_features_range, tasks)
+    return FlowTable(rec=rec, key=flows.key, morton=morton)
 
 
-# A flow row as a tuple of scalars (what the per-pair kernels take: no arrays, so no reference counting per
-# call). Float fields use the F* column numbers; then the ints below.
-R_FROM: Final = 14
-R_TO: Final = 15
-R_ORG: Final = 16
-R_PACK: Final = 17
-FlowRow = tuple[
-    float,
-    float,
-    float,
-    float,
-    float,
-    float,
-    float,
-    float,
-    float,
-    float,
-    float,
-    float,
-    float,
-    float,
-    int,
-    int,
-    int,
-    int,
-]
-
-
-@jit_inline
-def load_row(ff: F32, fi: I32, r: int) -> FlowRow:
-    return (
-        float(ff[r, 0]),
-        float(ff[r, 1]),
-        float(ff[r, 2]),
-        float(ff[r, 3]),
-        float(ff[r, 4]),
-        float(ff[r, 5]),
-        float(ff[r, 6]),
-        float(ff[r, 7]),
-        float(ff[r, 8]),
-        float(ff[r, 9]),
-        float(ff[r, 10]),
-        float(ff[r, 11]),
-        float(ff[r, 12]),
-        float(ff[r, 13]),
-        int(fi[r, IFROM]),
-        int(fi[r, ITO]),
-        int(fi[r, IORG]),
-        int(fi[r, IPACK]),
-    )
+assert int(QuantityKind.UNKNOWN) == -1

@@ -13,8 +13,8 @@
 - trust: sqrt(t_s)·sqrt(t_d) by precision (rough/estimated/measured) and inference, × `unknown_trust_factor`
   per rule that passed on an unknown value.
 - distance: exp(−2·d / radius of the supply's category).
-All constants are in `constants.py`. Scalar kernels here are inlined by the candidate loop; `score_pairs`
-runs them over pair arrays.
+All constants are in `constants.py`. These scalar kernels are called per pair by `pairs.evaluate` (LLVM
+inlines them).
 """
 
 from __future__ import annotations
@@ -22,24 +22,7 @@ from __future__ import annotations
 import math
 
 from turash.matching.engine import constants as C
-from turash.matching.engine._jit import jit_inline
-from turash.matching.engine.features import (
-    FHOURS,
-    FLAG_INFERRED,
-    FLAG_PRICE_DEFAULT,
-    FMONTHINV,
-    FPIPE,
-    FQUANTITY,
-    FTRUCK,
-    FTRUST,
-    FVALUE,
-    PACK_FAMILY_SHIFT,
-    PACK_FLAGS_SHIFT,
-    R_FROM,
-    R_PACK,
-    R_TO,
-    FlowRow,
-)
+from turash.matching.engine._jit import jit
 from turash.matching.engine.types import Reason, Relaxation
 
 _FREE = C.QUALITY_TEMP_FREE_K
@@ -68,7 +51,7 @@ _LOG10_2 = math.log10(2.0)
 _LN10 = math.log(10.0)
 
 
-@jit_inline
+@jit
 def popcount12(x: int) -> int:
     x = x & 0xFFF
     x = x - ((x >> 1) & 0x555)
@@ -77,7 +60,7 @@ def popcount12(x: int) -> int:
     return (x & 0xFF) + (x >> 8)
 
 
-@jit_inline
+@jit
 def score_quality(fit_w: float, margin: float, relax: int, needs_treatment: bool, lift: float) -> tuple[float, int]:
     q = fit_w
     reasons = 0
@@ -97,7 +80,7 @@ def score_quality(fit_w: float, margin: float, relax: int, needs_treatment: bool
     return min(max(q, 0.0), 1.0), reasons
 
 
-@jit_inline
+@jit
 def score_temporal(
     from_s: int,
     to_s: int,
@@ -119,7 +102,7 @@ def score_temporal(
     return min(window * months * hours, 1.0)
 
 
-@jit_inline
+@jit
 def score_quantity(log_coverage: float) -> tuple[float, int]:
     if math.isnan(log_coverage):
         return _NEUTRAL, _QTY_UNKNOWN
@@ -129,7 +112,7 @@ def score_quantity(log_coverage: float) -> tuple[float, int]:
     return max(_OVER_FLOOR, 1.0 - _OVER * log_coverage), reasons
 
 
-@jit_inline
+@jit
 def score_economic(
     value_s: float,
     value_d: float,
@@ -159,7 +142,7 @@ def score_economic(
     return min(ratio, 1.0), reasons
 
 
-@jit_inline
+@jit
 def score_trust(root_s: float, root_d: float, n_unknown: int, factor: float) -> float:
     t = root_s * root_d
     for _ in range(n_unknown):
@@ -167,81 +150,19 @@ def score_trust(root_s: float, root_d: float, n_unknown: int, factor: float) -> 
     return t
 
 
-@jit_inline
+@jit
 def score_distance(dist_km: float, radius_km: float) -> float:
     if not (radius_km < math.inf):
         return 1.0
     return math.exp(-_DECAY * dist_km / radius_km)
 
 
-@jit_inline
-def score_all(
-    a: FlowRow,
-    b: FlowRow,
-    fit_w: float,
-    needs_treatment: bool,
-    relax: int,
-    unknown: int,
-    dist_km: float,
-    margin: float,
-    log_cov: float,
-    radius_km: float,
-    lift: float,
-    unknown_factor: float,
-) -> tuple[float, float, float, float, float, float, int]:
-    """(quality, temporal, quantity, economic, trust, distance, reason bits) of a pair (supply row a, demand
-    row b) that passed the rules."""
-    quality, reasons = score_quality(fit_w, margin, relax, needs_treatment, lift)
-    packs = a[R_PACK]
-    packd = b[R_PACK]
-    temporal = score_temporal(
-        a[R_FROM], a[R_TO], b[R_FROM], b[R_TO], packs & 0xFFF, packd & 0xFFF, b[FMONTHINV], a[FHOURS], b[FHOURS]
-    )
-    quantity, r2 = score_quantity(log_cov)
-    fam_s = (packs >> PACK_FAMILY_SHIFT) & 15
-    fam_d = (packd >> PACK_FAMILY_SHIFT) & 15
-    same = fam_s > 0 and fam_s == fam_d
-    economic, r3 = score_economic(a[FVALUE], b[FVALUE], a[FTRUCK], a[FPIPE], a[FQUANTITY], b[FQUANTITY], same, dist_km)
-    trust = score_trust(a[FTRUST], b[FTRUST], popcount12(unknown), unknown_factor)
-    distance = score_distance(dist_km, radius_km)
-    flags = ((packs | packd) >> PACK_FLAGS_SHIFT) & 255
-    if flags & FLAG_PRICE_DEFAULT:
-        reasons |= _PRICE_DEFAULT
-    if flags & FLAG_INFERRED:
-        reasons |= _INFERRED
-    return quality, temporal, quantity, economic, trust, distance, reasons | r2 | r3 | unknown
-
-
-@jit_inline
-def weighted_total(
-    pt: tuple[float, ...],
-    w0: int,
-    quality: float,
-    temporal: float,
-    quantity: float,
-    economic: float,
-    trust: float,
-    distance: float,
-) -> float:
-    t = (
-        pt[w0] * quality
-        + pt[w0 + 1] * temporal
-        + pt[w0 + 2] * quantity
-        + pt[w0 + 3] * economic
-        + pt[w0 + 4] * trust
-        + pt[w0 + 5] * distance
-    )
-    return min(max(t, 0.0), 1.0)
-
-
 __all__ = [
     "popcount12",
-    "score_all",
     "score_distance",
     "score_economic",
     "score_quality",
     "score_quantity",
     "score_temporal",
     "score_trust",
-    "weighted_total",
 ]
