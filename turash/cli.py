@@ -154,22 +154,26 @@ def demo(
     from turash.registers import service as registers
 
     with _runtime() as runtime, runtime.uow() as uow:
-        with _progress("Loading Hotmaps industrial sites") as (progress, task):
+        with _progress("Loading public registers") as (progress, task):
 
             def tick(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            report = registers.load_hotmaps(uow.session, limit=limit, progress=tick)
+            report = registers.load_registers(uow.session, limit=limit, progress=tick)
         uow.commit()
-    out.print(
-        f"Loaded {report.sites_created:,} new sites and {report.flows_created:,} flows (the register's excess heat and "
-        "CO2 figures, and each site's likely flows from its sector profile, marked inferred) "
-        f"({report.sites_seen:,} sites with coordinates in the file; {report.skipped_no_location:,} without "
-        "coordinates left out)."
-    )
-    out.print(f"Data: {report.attribution}")
+    _print_register_load(report)
     if serve_after:
         serve(host=host, port=port)
+
+
+def _print_register_load(report: Any) -> None:
+    out.print(f"Registers {', '.join(report.sources)}: {report.records_read:,} records "
+              f"({report.skipped_no_location:,} without coordinates left out) → {report.sites_seen:,} sites "
+              f"({report.merged_records:,} records merged into a site another register lists too; "
+              f"{report.sites_in_parks:,} in chemical parks). Created {report.sites_created:,} sites and "
+              f"{report.flows_created:,} flows (register figures, and each site's likely flows from its sector "
+              "profile, marked inferred).")
+    out.print(f"Data: {report.attribution}")
 
 
 @contextmanager
@@ -249,6 +253,33 @@ def import_flows(
 ) -> None:
     """Import resource flows. Exit status 0: all rows in; 1: some rows quarantined; 2: file unreadable."""
     _run_import("flows", file, owner, output)
+
+
+@import_app.command("registers")
+def import_registers(
+    only: Annotated[str | None, typer.Option(help="Comma-separated: hotmaps, eprtr_co2, eprtr_co, chemical_parks.")]
+    = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many records per register.")] = None,
+    country: Annotated[str | None, typer.Option(help="Comma-separated ISO country codes to load (e.g. AT,DE).")]
+    = None,
+) -> None:
+    """Load the public registers (real EU sites), resolving a plant listed in several registers into one site."""
+    from turash.registers import service as registers
+
+    sources = tuple(s.strip() for s in only.split(",")) if only else registers.SOURCES
+    with _runtime() as runtime, runtime.uow() as uow:
+        try:
+            with _progress("Loading public registers") as (progress, task):
+
+                def tick(done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                report = registers.load_registers(uow.session, sources=sources, limit=limit,
+                                                  countries=country.split(",") if country else None, progress=tick)
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+        uow.commit()
+    _print_register_load(report)
 
 
 @import_app.command("sites")

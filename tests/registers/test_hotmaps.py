@@ -34,3 +34,17 @@ def test_load_is_idempotent_and_public(session) -> None:  # type: ignore[no-unty
     assert {f.temperature_c for f in heat} >= {100.0}  # the band's lowest temperature
     guesses = session.scalars(sa.select(ResourceFlow).where(ResourceFlow.inferred.is_(True))).all()
     assert guesses and all(f.precision == "rough" and f.inferred_from for f in guesses)
+
+
+def test_registers_resolve_one_plant_listed_twice(session) -> None:  # type: ignore[no-untyped-def]
+    """Leoben's steelworks is in Hotmaps and in E-PRTR: one site, both references, E-PRTR's CO2 kept."""
+    from turash.registers.service import load_registers
+
+    report = load_registers(session, sources=("hotmaps", "eprtr_co2"), countries=("AT",))
+    assert report.merged_records > 0 and report.sites_created == report.sites_seen
+    leoben = session.scalar(sa.select(Site).where(Site.name == "voestalpine Stahl Donawitz GesmbH"))
+    assert {"hotmaps:1", "eprtr_co2:1341982"} <= set(leoben.attributes["registers"])
+    assert leoben.attributes["eprtr_co2_t"] == 2810000.0
+    assert {s.country for s in session.scalars(sa.select(Site))} == {"AT"}
+    again = load_registers(session, sources=("hotmaps", "eprtr_co2"), countries=("AT",))
+    assert again.sites_created == 0
