@@ -4,7 +4,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo serve test test-fast lint bench clean
+.PHONY: install web demo serve test test-fast lint bench clean
+
+# The web app (web/, React + Vite) is built into turash/webapp_dist, which `turash serve` serves at `/`.
+# Without Node.js the build is skipped: the API and the server-rendered register page still work.
+WEB_SOURCES := $(shell find web/src web/public web/index.html web/package-lock.json web/vite.config.ts -type f 2>/dev/null)
+WEB_STAMP := turash/webapp_dist/index.html
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,13 +19,22 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: install  ## install, load the Hotmaps demo sites, serve on http://127.0.0.1:8000
+$(WEB_STAMP): $(WEB_SOURCES)
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build; \
+	else \
+	  echo "npm not found: the web app is not built (install Node.js >= 20 for it); the API still runs"; \
+	fi
+
+web: $(WEB_STAMP)
+
+demo: install web  ## install, load the Hotmaps demo sites, serve on http://127.0.0.1:8000
 	$(BIN)/turash demo
 
-serve: install
+serve: install web
 	$(BIN)/turash serve
 
-test: install  ## the whole suite (SQLite; PostgreSQL too when TURASH_TEST_DATABASE_URL is set), then lint
+test: install web  ## the whole suite (SQLite; PostgreSQL too when TURASH_TEST_DATABASE_URL is set), then lint
 	$(BIN)/python -m pytest -q
 	$(MAKE) lint
 

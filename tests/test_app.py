@@ -82,3 +82,23 @@ def test_security_headers_and_request_id(client: TestClient) -> None:
     r = client.get("/api/v1/health", headers={"X-Request-ID": "abc123"})
     assert r.headers["X-Request-ID"] == "abc123"
     assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_web_app_is_served_with_client_routes(tmp_path, runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import turash.app
+
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text("<!doctype html><title>app</title>")
+    (tmp_path / "assets" / "app.js").write_text("console.log(1)")
+    (tmp_path.parent / "secret.txt").write_text("do not serve")
+    monkeypatch.setattr(turash.app, "WEBAPP_DIST", tmp_path)
+    with TestClient(create_app(runtime=runtime)) as c:
+        assert c.get("/").text.startswith("<!doctype html><title>app")
+        assert c.get("/matches/some-id").text.startswith("<!doctype html>")  # a client-side route
+        assert c.get("/assets/app.js").text == "console.log(1)"
+        assert "do not serve" not in c.get("/../secret.txt").text
+        assert "do not serve" not in c.get("/%2e%2e/secret.txt").text
+        r = c.get("/api/v1/nothing-here")
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+        assert c.get("/api/v1/health").json()["status"] == "ok"
+        assert "Industrial sites from public registers" in c.get("/registry/").text

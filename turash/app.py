@@ -277,10 +277,10 @@ def install_web(app: FastAPI, webshell: APIRouter) -> None:
     server-rendered list of public-register sites at `/registry` (and at `/` when the web app is not built)."""
     from fastapi.responses import FileResponse
 
+    app.include_router(webshell, prefix="/registry")
     if not (WEBAPP_DIST / "index.html").is_file():
         app.include_router(webshell)
         return
-    app.include_router(webshell, prefix="/registry")
     root = WEBAPP_DIST.resolve()
 
     @app.get("/{path:path}", include_in_schema=False)
