@@ -168,3 +168,14 @@ def test_large_file_in_batches(session, tmp_path: Path) -> None:  # type: ignore
     report = _import(session, "\n".join(rows))
     assert (report.imported, report.quarantined) == (12_000, 0)
     assert session.scalar(sa.select(sa.func.count()).select_from(ResourceFlow)) == 12_000
+
+
+def test_repeated_cells_are_judged_on_every_row(session) -> None:  # type: ignore[no-untyped-def]
+    """Each column remembers what its repeated cells parse to; a repeated bad cell is still reported on every row
+    it appears in, and a repeated good one still goes in, with its own row's other values."""
+    rows = [f"Co {i},Plant,55.{i},11.0,DK,23.51,supply,slag,,{100 + i},{'bananas' if i % 2 else 't/yr'},,"
+            for i in range(6)]
+    report = _import(session, HEADER + "\n".join(rows) + "\n")
+    assert (report.imported, report.quarantined) == (3, 3)
+    assert [(p.row, p.column) for p in report.problems] == [(3, "unit"), (5, "unit"), (7, "unit")]
+    assert sorted(f.quantity for f in _flows(session)) == [100, 102, 104]

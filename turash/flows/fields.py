@@ -171,12 +171,8 @@ def country(value: Any) -> str:
     return normalise_country(str(value))
 
 
-def latitude(value: Any) -> float:
-    return bounded(-90, 90, "latitude")(value)
-
-
-def longitude(value: Any) -> float:
-    return bounded(-180, 180, "longitude")(value)
+latitude = bounded(-90, 90, "latitude")
+longitude = bounded(-180, 180, "longitude")
 
 
 # Column → parser. The order is the contract's column order (contract/cli.md).

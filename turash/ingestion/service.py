@@ -240,12 +240,19 @@ class _Places:
                 )
 
 
+_MEMO_LIMIT = 2048  # distinct cells remembered per column: units, directions, countries repeat; quantities do not
+_BLANK = (True, None)
+
+
 @dataclass(frozen=True)
 class _RowParser:
-    """Parses the cells of one file's records, with the column → parser plan worked out once from its header."""
+    """Parses the cells of one file's records, with the column → parser plan worked out once from its header.
+
+    Every parser is a pure function of its cell, and most columns repeat a few values (`t/yr`, `supply`, `DK`,
+    `estimated`), so each column remembers the outcome (value or error) of its first distinct cells."""
 
     header: list[str]
-    plan: list[tuple[int, str, Callable[[Any], Any]]]  # (cell index, column, parser) of known columns
+    plan: list[tuple[int, str, Callable[[Any], Any], dict[str, tuple[bool, Any]]]]  # (index, column, parser, memo)
     free: list[tuple[int, str]]  # (cell index, column) of unknown columns, kept as attributes
     required: tuple[str, ...]
 
@@ -253,9 +260,20 @@ class _RowParser:
     def for_file(
         cls, file: DelimitedFile, parsers: dict[str, Callable[[Any], Any]], required: tuple[str, ...]
     ) -> _RowParser:
-        plan = [(i, h, parsers[h]) for i, h in enumerate(file.header) if h in parsers]
+        plan = [(i, h, parsers[h], {}) for i, h in enumerate(file.header) if h in parsers]
         free = [(i, h) for i, h in enumerate(file.header) if h and h not in parsers]
         return cls(file.header, plan, free, required)
+
+    @staticmethod
+    def _parse_cell(cell: str, parser: Callable[[Any], Any]) -> tuple[bool, Any]:
+        """(True, value) — value None for a blank cell — or (False, the problem)."""
+        text = cell.strip()
+        if not text:
+            return _BLANK
+        try:
+            return True, parser(text)
+        except ValueError as exc:
+            return False, str(exc)
 
     def raw(self, cells: list[str]) -> dict[str, Any]:
         raw: dict[str, Any] = dict(zip(self.header, cells, strict=False))
@@ -271,15 +289,20 @@ class _RowParser:
             return {}, {}, [("", f"row has {width} cells but the header has {len(self.header)} columns")]
         values: dict[str, Any] = {}
         errors: list[tuple[str, str]] = []
-        for index, column, parser in self.plan:
+        for index, column, parser, memo in self.plan:
             if index >= width:
                 continue
-            cell = cells[index].strip()
-            if cell:
-                try:
-                    values[column] = parser(cell)
-                except ValueError as exc:
-                    errors.append((column, str(exc)))
+            cell = cells[index]
+            outcome = memo.get(cell)
+            if outcome is None:
+                outcome = self._parse_cell(cell, parser)
+                if len(memo) < _MEMO_LIMIT:
+                    memo[cell] = outcome
+            ok, result = outcome
+            if not ok:
+                errors.append((column, result))
+            elif result is not None:
+                values[column] = result
         attributes = {column: cell for index, column in self.free if index < width and (cell := cells[index].strip())}
         for column in self.required:
             if values.get(column) in (None, "") and not any(c == column for c, _ in errors):

@@ -43,7 +43,7 @@ export const en = {
     heroText:
       "Turash maps industrial sites across Europe, finds partners for your waste heat, by-products and surplus, explains every match and prices it — from first contact to a signed deal.",
     heroPoints: [
-      "4,505 real EU industrial sites with their excess heat",
+      "Thousands of real EU industrial sites from public registers, with their excess heat and CO2",
       "Ranked, explained matches with a business case",
       "Proposals with an audit trail and staged disclosure",
     ],
@@ -104,8 +104,10 @@ export const en = {
     nace: "NACE",
     zoomTo: "Zoom to site",
     attributionSites:
-      'Sites: <a href="https://gitlab.com/hotmaps/industrial_sites" target="_blank" rel="noopener">Hotmaps Industrial Database</a> (Fraunhofer ISI), CC BY 4.0',
+      'Sites: <a href="https://gitlab.com/hotmaps/industrial_sites" target="_blank" rel="noopener">Hotmaps Industrial Database</a> (Fraunhofer ISI), CC BY 4.0; E-PRTR (European Environment Agency) and EU chemical parks, extract by the CarbonNext project',
     attributionBase: "Basemap: Natural Earth (public domain) via world-atlas",
+    attributionRegisters:
+      "Sites: Hotmaps Industrial Database (Fraunhofer ISI), CC BY 4.0; E-PRTR (European Environment Agency) and EU chemical parks, extract by the CarbonNext project",
     clusterLabel: (n: number) => `${n} sites; zoom in`,
   },
   matches: {

@@ -86,7 +86,7 @@ export function LoginPage() {
             {busy ? (mode === "signin" ? S.auth.signingIn : S.auth.creating) : mode === "signin" ? S.auth.signIn : S.auth.register}
           </button>
         </form>
-        <p className="muted small">{S.map.attributionBase}. Sites: Hotmaps Industrial Database (Fraunhofer ISI), CC BY 4.0.</p>
+        <p className="muted small">{S.map.attributionBase}. {S.map.attributionRegisters}.</p>
       </section>
     </div>
   );
