@@ -260,7 +260,9 @@ class _RowParser:
     def for_file(
         cls, file: DelimitedFile, parsers: dict[str, Callable[[Any], Any]], required: tuple[str, ...]
     ) -> _RowParser:
-        plan = [(i, h, parsers[h], {}) for i, h in enumerate(file.header) if h in parsers]
+        plan: list[tuple[int, str, Callable[[Any], Any], dict[str, tuple[bool, Any]]]] = [
+            (i, h, parsers[h], {}) for i, h in enumerate(file.header) if h in parsers
+        ]
         free = [(i, h) for i, h in enumerate(file.header) if h and h not in parsers]
         return cls(file.header, plan, free, required)
 
