@@ -150,7 +150,7 @@ def demo(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after loading.")] = True,
     limit: Annotated[int | None, typer.Option(help="Load at most this many sites (for a quick look).")] = None,
 ) -> None:
-    """Load real public sites (Hotmaps Industrial Database) into the database, then serve the platform."""
+    """Load real public sites (Hotmaps, E-PRTR, EU chemical parks) into the database, then serve the platform."""
     from turash.registers import service as registers
 
     with _runtime() as runtime, runtime.uow() as uow:

@@ -1,10 +1,13 @@
 """The import contract (contract/cli.md): per-row validation, quarantine with row/column/reason, good rows still in,
 idempotent re-import, nothing lost (the counts add up)."""
 
+import os
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import structlog
+import structlog.testing
 
 from tests.conftest import CONTRACT
 from turash.ingestion.service import import_flows, import_sites, quarantined
@@ -179,3 +182,65 @@ def test_repeated_cells_are_judged_on_every_row(session) -> None:  # type: ignor
     assert (report.imported, report.quarantined) == (3, 3)
     assert [(p.row, p.column) for p in report.problems] == [(3, "unit"), (5, "unit"), (7, "unit")]
     assert sorted(f.quantity for f in _flows(session)) == [100, 102, 104]
+
+
+def _stored(session) -> list[tuple]:  # type: ignore[no-untyped-def]
+    """Every stored flow with its site, by content (ids and timestamps differ between runs)."""
+    rows = session.execute(
+        sa.select(Organization.name, Site.name, Site.lat, ResourceFlow)
+        .join(Site, ResourceFlow.site_id == Site.id)
+        .join(Organization, ResourceFlow.organization_id == Organization.id)
+    ).all()
+    skip = {"id", "organization_id", "site_id", "import_run_id", "created_at", "updated_at"}
+    columns = [c for c in sorted(ResourceFlow.__table__.columns.keys()) if c not in skip]
+    return sorted((org, site, lat, *(repr(getattr(f, c)) for c in columns)) for org, site, lat, f in rows)
+
+
+def _report_outcome(report) -> tuple:  # type: ignore[no-untyped-def]
+    return (
+        report.rows_total, report.imported, report.skipped, report.quarantined,
+        report.organizations_created, report.sites_created,
+        [(p.row, p.column, p.reason) for p in report.problems], [(w.row, w.reason) for w in report.warnings],
+    )
+
+
+BIG_MIXED = HEADER.rstrip("\n") + ",moisture\n" + "".join(
+    (f"Co {i % 40},Plant {i % 3},{55 + (i % 40) / 100},11.0,DK,23.51,{'supply' if i % 2 else 'demand'},"
+     f"{['fly ash', 'FGD gypsum', 'waste heat 85 C', 'spent grain'][i % 4]},,{100 + i},"
+     f"{'bananas' if i % 97 == 0 else 't/yr'},,estimated,{i % 7}\n")
+    for i in range(4500)
+) + "Co 1,Plant 1,55.01,11.0,DK,23.51,supply,FGD gypsum,,101,t/yr,,estimated,1\n"  # a duplicate of row 3
+
+
+def test_parallel_parsing_gives_exactly_the_sequential_result(session) -> None:  # type: ignore[no-untyped-def]
+    """The forked parser is only a speed-up: report, problems, warnings and every stored value are the same."""
+    sequential = import_flows(session, "a.csv", data=BIG_MIXED.encode(), name="a.csv", parallel=False)
+    first = _stored(session)
+    session.execute(sa.delete(ResourceFlow))
+    session.execute(sa.delete(Site))
+    session.execute(sa.delete(Organization))
+    parallel = import_flows(session, "a.csv", data=BIG_MIXED.encode(), name="a.csv", parallel=True)
+    assert _report_outcome(parallel) == _report_outcome(sequential)
+    assert sequential.quarantined == 47 and sequential.skipped == 1 and sequential.imported == 4500 - 47
+    assert _stored(session) == first
+
+
+def test_parallel_parsing_survives_the_parser_process_dying(session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """If the parser process dies after delivering some records, this process parses the rest: nothing lost."""
+    from turash.ingestion import service
+
+    real = service._FlowStage.records
+
+    def dies_after_two_batches(self, skip: int = 0):  # type: ignore[no-untyped-def]
+        for number, record in enumerate(real(self, skip)):
+            if number == 2 * service._SEND_ROWS and skip == 0 and os.getpid() != parent:
+                os._exit(3)  # the child only: as if killed
+            yield record
+
+    parent = os.getpid()
+    monkeypatch.setattr(service._FlowStage, "records", dies_after_two_batches)
+    with structlog.testing.capture_logs() as logs:
+        report = import_flows(session, "a.csv", data=BIG_MIXED.encode(), name="a.csv", parallel=True)
+    assert [(e["event"], e["exitcode"], e["delivered"]) for e in logs] == [("import_parser_failed", 3, 4000)]
+    assert (report.rows_total, report.imported, report.skipped, report.quarantined) == (4501, 4453, 1, 47)
+    assert session.scalar(sa.select(sa.func.count()).select_from(ResourceFlow)) == 4453

@@ -9,12 +9,18 @@ after each batch so a long import can commit as it goes (a re-run skips what alr
 
 from __future__ import annotations
 
+import gc
+import os
+import pickle
+import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.orm import Session
 
 from turash.audit.service import record
@@ -22,14 +28,19 @@ from turash.flows import fields
 from turash.flows.repository import existing_fingerprints
 from turash.flows.service import fingerprint, prepare
 from turash.ingestion.reader import DelimitedFile, FileUnreadable, read_delimited
-from turash.kit.bulk import insert_rows
+from turash.kit.bulk import RowEncoder, insert_encoded, insert_rows, row_encoder
 from turash.kit.geo import haversine_km
 from turash.kit.metrics import IMPORTED_ROWS
 from turash.models import ImportRun, Membership, Organization, QuarantinedRow, ResourceFlow, Site
 from turash.models.base import name_key, new_id, new_ids, utcnow
 from turash.sectors.register import SiteToInfer, drop_superseded, infer_sites
 
+log = structlog.get_logger(__name__)
+
 BATCH_ROWS = 20000
+# Flows are written 5,000 at a time: the writing of one batch overlaps the parsing of the next (bench_import.py:
+# 5,000 beat 10,000 and 20,000 at 20k rows and matched them at 100k).
+FLOW_BATCH_ROWS = 5000
 _FLOW_ROW = dict.fromkeys(c.key for c in ResourceFlow.__table__.columns)  # every column, so inserts take the fast path
 SITE_EXTRA = {
     "employees": fields.bounded(0, 10_000_000, "employees"),
@@ -100,6 +111,7 @@ class _Row:
     org_id: str = ""
     site_id: str = ""
     site_created: bool = False
+    encoded: list[Any] | None = None  # flows: the INSERT tuple, with its id, organisation and site still to fill in
 
 
 def _chunks(items: list[Any], size: int = 900) -> Iterator[list[Any]]:  # under SQLite's bound-parameter limit
@@ -409,7 +421,10 @@ def import_flows(
     name: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     checkpoint: Callable[[], None] | None = None,
+    parallel: bool | None = None,
 ) -> ImportReport:
+    """`parallel`: parse in a second process while this one writes (None: when the file is large enough and the
+    machine has a second core; the result is the same either way)."""
     display = name or Path(path).name
     run, report = _start(session, "flows", display, user_id)
     try:
@@ -429,34 +444,36 @@ def import_flows(
     )
     places = _Places(session, report, owner_id, user_id)
     seen: dict[str, int] = {}
+    encoder = row_encoder(ResourceFlow.__table__, session.get_bind().dialect.name)
+    at = encoder.index
     now = utcnow()
+    template = {
+        **_FLOW_ROW,
+        "inferred": False,
+        "source": "import",
+        "import_run_id": run.id,
+        "created_by": user_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    stage = _FlowStage(file, row_parser, encoder, template)
 
     def write(rows: list[_Row], quarantine: list[QuarantinedRow], rows_done: int) -> None:
         places.resolve(rows)
-        present = existing_fingerprints(session, [r.values["fingerprint"] for r in rows]) if rows else set()
+        prints = [r.encoded[at["fingerprint"]] for r in rows if r.encoded is not None]
+        present = existing_fingerprints(session, prints) if prints else set()
         fresh = []
-        ids = new_ids(len(rows))
-        for r, flow_id in zip(rows, ids, strict=True):
-            if r.values["fingerprint"] in present:
+        declared: dict[str, list[tuple[str, str | None]]] = {}
+        for r, flow_id in zip(rows, new_ids(len(rows)), strict=True):
+            encoded = r.encoded
+            assert encoded is not None
+            if encoded[at["fingerprint"]] in present:
                 report.skipped += 1
                 continue
-            fresh.append({**_FLOW_ROW, **r.values})
-            fresh[-1].update(
-                id=flow_id,
-                organization_id=r.org_id,
-                site_id=r.site_id,
-                inferred=False,
-                source="import",
-                import_run_id=run.id,
-                created_by=user_id,
-                created_at=now,
-                updated_at=now,
-                attributes=r.attributes,
-            )
-        report.imported += insert_rows(session, ResourceFlow.__table__, fresh)
-        declared: dict[str, list[tuple[str, str | None]]] = {}
-        for row in fresh:
-            declared.setdefault(row["site_id"], []).append((row["direction"], row["resource_class"]))
+            encoded[at["id"]], encoded[at["organization_id"]], encoded[at["site_id"]] = flow_id, r.org_id, r.site_id
+            fresh.append(tuple(encoded))
+            declared.setdefault(r.site_id, []).append((encoded[at["direction"]], encoded[at["resource_class"]]))
+        report.imported += insert_encoded(session, ResourceFlow.__table__, fresh)
         drop_superseded(session, declared)  # a company's own flows replace what was inferred for its site
         session.add_all(quarantine)
         session.flush()
@@ -473,37 +490,166 @@ def import_flows(
         write(pending, quarantine, report.rows_total)
         pending, quarantine = [], []
 
-    with session.no_autoflush:
-        for line, cells, parse_error in file.rows():
+    if parallel is None:
+        parallel = _worth_parallel(file)
+    with _collector_paused(), session.no_autoflush:
+        records = _parsed_in_parallel(stage) if parallel else stage.records()
+        for outcome in records:
             report.rows_total += 1
-            if parse_error is not None or cells is None:
-                quarantine.append(_quarantine(run, report, line, [("", parse_error or "unreadable")], {}))
+            line = outcome[1]
+            if outcome[0] is _BAD:
+                quarantine.append(_quarantine(run, report, line, outcome[2], outcome[3]))
                 continue
-            values, attributes, errors = row_parser.parse(cells)
-            if not errors:
-                errors = fields.check_site(values)
-            if errors:
-                quarantine.append(_quarantine(run, report, line, errors, row_parser.raw(cells)))
-                continue
-            org_name = values["organization"]
-            site_name = values.get("site") or org_name
-            print_ = fingerprint(org_name, site_name, values, attributes)  # the declared row, before derivations
-            errors = prepare(values, nace=values.get("nace"))
-            if errors:
-                quarantine.append(_quarantine(run, report, line, errors, row_parser.raw(cells)))
-                continue
+            site, encoded = outcome[2], outcome[3]
+            print_ = encoded[at["fingerprint"]]
             if print_ in seen:
                 report.skipped += 1
                 report.warnings.append(RowProblem(line, None, f"same flow as row {seen[print_]}; not imported twice"))
                 continue
             seen[print_] = line
-            values["fingerprint"] = print_
-            values["precision"] = values.get("precision") or "estimated"
-            pending.append(_Row(line, values, attributes, org_name, site_name))
-            if len(pending) >= BATCH_ROWS:
+            org_name = site["organization"]
+            pending.append(_Row(line, site, {}, org_name, site.get("site") or org_name, encoded=encoded))
+            if len(pending) >= FLOW_BATCH_ROWS:
                 hand_over()
         hand_over()
     return _finish(session, run, report)
+
+
+# One record's outcome, from the parsing stage: (_GOOD, line, values, attributes) or (_BAD, line, errors, raw cells).
+_GOOD, _BAD = 1, 0
+ParsedRecord = tuple[int, int, Any, Any]
+_PARALLEL_MIN_ROWS = 10000  # below this, a second process costs about what it saves
+_SEND_ROWS = 2000
+_QUEUED_SENDS = 16  # how far parsing may run ahead of writing: 32,000 rows, more than a write batch
+
+
+_SITE_KEYS = ("organization", "site", "lat", "lon", "country", "nace", "address", "city", "employees", "description")
+
+
+@dataclass
+class _FlowStage:
+    """The pure stage of a flows import: parse, check, complete and fingerprint every record (the declared row,
+    before derivations), and encode it as the INSERT tuple. Touches no database and no shared state but the
+    parser's per-column memo, so it may run in another process."""
+
+    file: DelimitedFile
+    row_parser: _RowParser
+    encoder: RowEncoder
+    template: dict[str, Any]  # every column, with the values shared by the run's flows
+
+    def records(self, skip: int = 0) -> Iterator[ParsedRecord]:
+        """(_GOOD, line, the site's values, encoded flow) or (_BAD, line, errors, raw cells), for every record after
+        the first `skip`."""
+        row_parser, template, encode = self.row_parser, self.template, self.encoder.encode
+        for number, (line, cells, parse_error) in enumerate(self.file.rows()):
+            if number < skip:
+                continue
+            if parse_error is not None or cells is None:
+                yield _BAD, line, [("", parse_error or "unreadable")], {}
+                continue
+            values, attributes, errors = row_parser.parse(cells)
+            if not errors:
+                errors = fields.check_site(values)
+            if errors:
+                yield _BAD, line, errors, row_parser.raw(cells)
+                continue
+            org_name = values["organization"]
+            print_ = fingerprint(org_name, values.get("site") or org_name, values, attributes)
+            errors = prepare(values, nace=values.get("nace"))
+            if errors:
+                yield _BAD, line, errors, row_parser.raw(cells)
+                continue
+            site = {key: values.get(key) for key in _SITE_KEYS}
+            row = {**template, **values}
+            row["fingerprint"], row["attributes"] = print_, attributes
+            row["precision"] = values.get("precision") or "estimated"
+            yield _GOOD, line, site, encode(row)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while an import runs. An import allocates millions of small dicts,
+    lists and tuples that form no cycles; every so many allocations the collector walks the whole heap looking
+    for cycles anyway, about a tenth of the import's time (measured by bench/bench_import.py). Re-enabled when the
+    import ends, whatever happens; the next collection finds any cycle it left."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _worth_parallel(file: DelimitedFile) -> bool:
+    return (
+        sys.platform == "linux"  # fork is cheap and safe for this pure stage there; elsewhere run in-process
+        and (os.cpu_count() or 1) > 1
+        and file.line_estimate >= _PARALLEL_MIN_ROWS
+    )
+
+
+def _produce(stage: _FlowStage, sender: Any) -> None:
+    """In the forked parser process: send the parsed records in pickled batches, then an empty message."""
+    batch: list[ParsedRecord] = []
+    try:
+        for record in stage.records():
+            batch.append(record)
+            if len(batch) >= _SEND_ROWS:
+                sender.send_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+                batch = []
+        if batch:
+            sender.send_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+        sender.send_bytes(b"")
+    finally:
+        sender.close()
+
+
+def _parsed_in_parallel(stage: _FlowStage) -> Iterator[ParsedRecord]:
+    """`stage.records()` run in a forked process while this one writes to the database: on two cores, parsing
+    and writing overlap. The child shares nothing with the database session (it never touches it and leaves with
+    os._exit, as multiprocessing's forked children do, so no connection is closed twice); a thread here drains its
+    pipe into a bounded queue so that it keeps parsing while this process writes. If the child fails or dies, the
+    records it did not deliver are parsed here: the outcome is the same either way."""
+    import multiprocessing
+    import queue
+    import threading
+
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_produce, args=(stage, sender), name="turash-import-parser", daemon=True)
+    child.start()
+    sender.close()
+    batches: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUED_SENDS)
+    finished = threading.Event()
+
+    def drain() -> None:
+        try:
+            while data := receiver.recv_bytes():
+                batches.put(data)
+            finished.set()
+        except (EOFError, OSError):  # the child ended without its final message
+            pass
+        finally:
+            batches.put(None)
+
+    reader = threading.Thread(target=drain, name="turash-import-reader", daemon=True)
+    reader.start()
+    delivered = 0
+    try:
+        while (data := batches.get()) is not None:
+            for record in pickle.loads(data):  # noqa: S301 - our own child's output, through a private pipe
+                delivered += 1
+                yield record
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join()
+        receiver.close()
+        reader.join(timeout=5)
+    if not finished.is_set():
+        log.warning("import_parser_failed", exitcode=child.exitcode, delivered=delivered)
+        yield from stage.records(skip=delivered)
 
 
 def import_sites(

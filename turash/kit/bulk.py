@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
@@ -38,10 +39,21 @@ def _sqlite_bool(value: Any) -> Any:
     return None if value is None else int(value)
 
 
+_JSON_MEMO: dict[str, str] = {}  # repr → JSON text; repr is one-to-one on JSON values and ten times cheaper
+
+
 def _json_text(value: Any) -> Any:
     if value is None:
         return None
-    return "{}" if value == {} else json.dumps(value)
+    if value == {}:
+        return "{}"
+    key = repr(value)
+    text = _JSON_MEMO.get(key)
+    if text is None:
+        text = json.dumps(value)
+        if len(_JSON_MEMO) < 4096:  # the few shapes that repeat (resource classes of a flow, empty lists)
+            _JSON_MEMO[key] = text
+    return text
 
 
 def _converter(column: sa.Column[Any], dialect: str) -> Converter:
@@ -75,29 +87,57 @@ def _default(column: sa.Column[Any]) -> Callable[[], Any]:
     return lambda: None
 
 
+@dataclass(frozen=True)
+class RowEncoder:
+    """Turns row dicts into the DB-API tuples of one table's INSERT, for one dialect. Needs no connection, so rows
+    can be encoded before (or away from) the database work; `index` gives a column's position in the tuple."""
+
+    table_name: str
+    dialect: str
+    keys: tuple[str, ...]
+    index: dict[str, int]
+    converters: tuple[tuple[int, Converter], ...]
+    defaults: tuple[Callable[[], Any], ...]
+    complete: Callable[[dict[str, Any]], tuple[Any, ...]]  # itemgetter of every key, in column order
+
+    def encode(self, row: dict[str, Any]) -> list[Any]:
+        try:
+            values = list(self.complete(row))  # C-speed when a row has every column (importers build them so)
+        except KeyError:  # missing columns take the model's default, as an ORM insert would
+            values = [row[k] if k in row else default() for k, default in zip(self.keys, self.defaults, strict=True)]
+        for index, convert in self.converters:
+            values[index] = convert(values[index])
+        return values
+
+
+@lru_cache(maxsize=32)
+def row_encoder(table: Any, dialect: str) -> RowEncoder:
+    columns = list(table.columns)
+    converters = tuple((i, f) for i, c in enumerate(columns) if (f := _converter(c, dialect)) is not _identity)
+    keys = tuple(c.key for c in columns)
+    defaults = tuple(_default(c) for c in columns)
+    index = {k: i for i, k in enumerate(keys)}
+    return RowEncoder(table.name, dialect, keys, index, converters, defaults, itemgetter(*keys))
+
+
+def insert_encoded(session: Session, table: Any, rows: Sequence[Sequence[Any]]) -> int:
+    """INSERT rows already encoded by `row_encoder(table, dialect).encode`. Returns the number of rows sent."""
+    if not rows:
+        return 0
+    connection = session.connection()
+    dialect = connection.dialect
+    placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
+    columns = list(table.columns)
+    names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
+    statement = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([placeholder] * len(columns))})"  # noqa: S608 - names come from the table definition
+    connection.exec_driver_sql(statement, rows if isinstance(rows, list) else list(rows))
+    return len(rows)
+
+
 def insert_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> int:
     """INSERT rows into `table` (a `sa.Table`, e.g. `Model.__table__`); rows are dicts keyed by column name,
     missing keys are NULL. Returns the number of rows sent."""
     if not rows:
         return 0
-    connection = session.connection()
-    dialect = connection.dialect.name
-    columns = list(table.columns)
-    keys = [c.key for c in columns]
-    converters = [(i, convert) for i, c in enumerate(columns) if (convert := _converter(c, dialect)) is not _identity]
-    placeholder = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    names = ", ".join(connection.dialect.identifier_preparer.quote(c.name) for c in columns)
-    statement = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([placeholder] * len(columns))})"  # noqa: S608 - names come from the table definition
-    complete = itemgetter(*keys)  # C-speed when a row has every column (the importers build them so)
-    defaults = [_default(c) for c in columns]
-    tuples = []
-    for row in rows:
-        try:
-            values = list(complete(row))
-        except KeyError:  # missing columns take the model's default, as an ORM insert would
-            values = [row[key] if key in row else default() for key, default in zip(keys, defaults, strict=True)]
-        for index, convert in converters:
-            values[index] = convert(values[index])
-        tuples.append(tuple(values))
-    connection.exec_driver_sql(statement, tuples)
-    return len(tuples)
+    encode = row_encoder(table, session.connection().dialect.name).encode
+    return insert_encoded(session, table, [tuple(encode(row)) for row in rows])

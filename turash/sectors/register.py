@@ -90,7 +90,6 @@ def drop_superseded(session: Session, declared: dict[str, list[tuple[str, str | 
     """Remove inferred flows that declared flows replace. `declared` maps site id → [(direction, class id)]."""
     if not declared:
         return 0
-    catalog = get_catalog()
     removed = 0
     site_ids = list(declared)
     for start in range(0, len(site_ids), 900):
@@ -109,6 +108,7 @@ def drop_superseded(session: Session, declared: dict[str, list[tuple[str, str | 
         for flow_id, site_id, direction, class_id in registered:
             if class_id is None:
                 continue
+            catalog = get_catalog()  # only when there are register flows to compare: a plain import never loads it
             family = {class_id, *catalog.ancestors(class_id), *catalog.descendants(class_id)}
             if any(d == direction and c in family for d, c in declared[site_id]):
                 doomed.append(flow_id)
