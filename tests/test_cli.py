@@ -98,6 +98,22 @@ def test_export_csv_roundtrip_and_formula_guard(cli_db: str, tmp_path: Path) -> 
     assert json.loads(out)["flows"][0]["organization"] == "=cmd|' /C calc'!A0"  # the data itself is untouched
 
 
+def test_potential_writes_json_and_csv_files(cli_db: str, tmp_path: Path) -> None:
+    assert run("import", "flows", str(EXAMPLE))[0] == 0
+    report_file, csv_file = tmp_path / "dk.json", tmp_path / "dk.csv"
+    code, out, err = run("potential", "--country", "DK", "--format", "json", "--output", str(report_file))
+    assert code == 0 and out == "", err
+    report = json.loads(report_file.read_text(encoding="utf-8"))
+    pairs = {(o["supplier"], o["receiver"]) for o in report["opportunities"]}
+    assert ("Example Power Station", "Example Cement Works") in pairs  # fly ash as pozzolan
+    assert ("Example Power Station", "Example District Heating") in pairs
+    assert report["totals"]["materials_t_per_year"] > 0 and report["totals"]["heat_gwh_per_year"] > 0
+    code, _, _ = run("potential", "--country", "DK", "--format", "csv", "--output", str(csv_file))
+    assert code == 0 and csv_file.read_text(encoding="utf-8").count("\n") == report["opportunities_count"] + 1
+    code, _, err = run("potential", "--country", "Atlantis")
+    assert code == 2 and "country" in err.lower()
+
+
 def test_users_create_and_db_commands(cli_db: str) -> None:
     code, out, _ = run(
         "users", "create", "--email", "ops@example.org", "--name", "Ops", "--password", "a long password", "--admin"

@@ -106,12 +106,15 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _print_json(payload: Any) -> None:
-    """JSON on stdout (orjson: several times faster than the standard library on large outputs, and it writes
-    NaN as null, where the standard library would write invalid JSON)."""
+def _print_json(payload: Any, file: Path | None = None) -> None:
+    """JSON on stdout, or into `file` (orjson: several times faster than the standard library on large outputs,
+    and it writes NaN as null, where the standard library would write invalid JSON)."""
     import orjson
 
     data = orjson.dumps(payload, default=_json_default, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY)
+    if file is not None:
+        file.write_bytes(data)
+        return
     sys.stdout.flush()
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()
@@ -167,12 +170,14 @@ def demo(
 
 
 def _print_register_load(report: Any) -> None:
-    out.print(f"Registers {', '.join(report.sources)}: {report.records_read:,} records "
-              f"({report.skipped_no_location:,} without coordinates left out) → {report.sites_seen:,} sites "
-              f"({report.merged_records:,} records merged into a site another register lists too; "
-              f"{report.sites_in_parks:,} in chemical parks). Created {report.sites_created:,} sites and "
-              f"{report.flows_created:,} flows (register figures, and each site's likely flows from its sector "
-              "profile, marked inferred).")
+    out.print(
+        f"Registers {', '.join(report.sources)}: {report.records_read:,} records "
+        f"({report.skipped_no_location:,} without coordinates left out) → {report.sites_seen:,} sites "
+        f"({report.merged_records:,} records merged into a site another register lists too; "
+        f"{report.sites_in_parks:,} in chemical parks). Created {report.sites_created:,} sites and "
+        f"{report.flows_created:,} flows (register figures, and each site's likely flows from its sector "
+        "profile, marked inferred)."
+    )
     out.print(f"Data: {report.attribution}")
 
 
@@ -257,11 +262,11 @@ def import_flows(
 
 @import_app.command("registers")
 def import_registers(
-    only: Annotated[str | None, typer.Option(help="Comma-separated: hotmaps, eprtr_co2, eprtr_co, chemical_parks.")]
-    = None,
+    only: Annotated[
+        str | None, typer.Option(help="Comma-separated: hotmaps, eprtr_co2, eprtr_co, chemical_parks.")
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="At most this many records per register.")] = None,
-    country: Annotated[str | None, typer.Option(help="Comma-separated ISO country codes to load (e.g. AT,DE).")]
-    = None,
+    country: Annotated[str | None, typer.Option(help="Comma-separated ISO country codes to load (e.g. AT,DE).")] = None,
 ) -> None:
     """Load the public registers (real EU sites), resolving a plant listed in several registers into one site."""
     from turash.registers import service as registers
@@ -274,8 +279,13 @@ def import_registers(
                 def tick(done: int, total: int) -> None:
                     progress.update(task, completed=done, total=total)
 
-                report = registers.load_registers(uow.session, sources=sources, limit=limit,
-                                                  countries=country.split(",") if country else None, progress=tick)
+                report = registers.load_registers(
+                    uow.session,
+                    sources=sources,
+                    limit=limit,
+                    countries=country.split(",") if country else None,
+                    progress=tick,
+                )
         except ValueError as exc:
             raise _fail(str(exc)) from None
         uow.commit()
@@ -657,7 +667,9 @@ def potential(
             sys.stdout.write(text)
         return
     if output == PotentialFormat.json:
-        _print_json(report)
+        _print_json(report, file)
+        if file:
+            err.print(f"wrote {report['opportunities_count']} opportunities to {file}")
         return
     t = report["totals"]
     out.print(
@@ -676,7 +688,11 @@ def potential(
             o["supply"],
             o["receiver"],
             o["demand"],
-            "" if o["allocated"] is None else f"{o['allocated']:,.0f} {o['unit']}",
+            ""
+            if o["allocated"] is None
+            else "alternative"
+            if o["alternative"]
+            else f"{o['allocated']:,.0f} {o['unit'] or ''}",
             f"{o['distance_km']:.1f}",
             "" if o["capex_eur"] is None else f"{o['capex_eur'] / 1e6:,.1f} M",
             "" if o["co2_avoided_t_per_year"] is None else f"{o['co2_avoided_t_per_year']:,.0f}",

@@ -75,3 +75,27 @@ def test_rest_route_hides_private_names(client, alice: Api, bob: Api, runtime) -
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert bob.get("/api/v1/potential").status_code == 422
     assert bob.get("/api/v1/potential?country=Atlantis").status_code == 422
+
+
+def test_grid_electricity_to_inferred_demands_is_left_out(client, alice: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+    """Every site draws power from the grid: a neighbour's surplus power meeting a sector-profile guess is no
+    exchange. A declared electricity demand (a private wire) stays; so does the rest of the region's potential."""
+    with runtime.uow() as uow:
+        load_hotmaps(uow.session, limit=120)
+        uow.commit()
+    power = alice.organization("Hill Wind Farm", nace="35.11", country="AT")
+    site = alice.site(power["id"], "Turbines", lat=47.03, lon=15.07, nace="35.11", country="AT")
+    alice.flow(site["id"], direction="supply", resource="surplus electricity", quantity=20, unit="GWh/yr")
+    buyer = alice.organization("Wire Foundry", nace="24.51", country="AT")
+    plant = alice.site(buyer["id"], "Foundry", lat=47.05, lon=15.10, nace="24.51", country="AT")
+    alice.flow(plant["id"], direction="demand", resource="electricity", quantity=5, unit="GWh/yr")
+    with runtime.uow() as uow:
+        report = service.potential(uow.session, {}, service.Region(country="AT"))
+    power_deals = [o for o in report["opportunities"] if o["supplier"] == "Hill Wind Farm"]
+    assert [o["receiver"] for o in power_deals] == ["Wire Foundry"]
+    assert power_deals[0]["unit"] == "GWh/yr" and power_deals[0]["allocated"] == 5.0
+    assert report["left_out"]["grid electricity to an inferred demand"] > 0
+    assert not any(o["demand_inferred"] and o["demand"] == "Electricity" for o in report["opportunities"])
+    # an alternative is an opportunity whose supply or demand a better-ranked one already took
+    assert all(o["alternative"] == (o["allocated"] == 0.0) for o in report["opportunities"])
+    assert all(o["unit"] in {"GWh/yr", "t/yr", "m3/yr", None} for o in report["opportunities"])

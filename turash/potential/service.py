@@ -4,7 +4,13 @@ register and inferred flows), with every opportunity priced.
 Opportunities are the matches whose supplier lies in the region (country, or bounding box). Totals must not count
 a supply twice when it has several candidate receivers, so they come from a greedy allocation: opportunities in
 order of score, each takes what is left of its supply and of its demand (both per year). Opportunities with an
-unknown quantity are listed but add nothing to the totals.
+unknown quantity are listed but add nothing to the totals. One that finds its supply or its demand already taken by
+a better one is listed as an `alternative`, with the figures it would have if it were chosen instead.
+
+Grid electricity is left out: every site draws power from the public grid, so a neighbour's surplus power meeting a
+demand that was only inferred from a sector profile is a grid transaction, not an exchange anyone would arrange.
+(Declared electricity demands stay: a company that declares one may mean a private wire.) The report says how many
+were left out.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
+from turash.catalog import get_catalog
 from turash.kit.errors import ValidationFailed
 from turash.kit.geo import BBox
 from turash.matching import economics as match_economics
@@ -70,6 +77,7 @@ CSV_COLUMNS = (
     "supply_inferred",
     "demand_inferred",
     "route",
+    "alternative",
 )
 
 
@@ -125,6 +133,9 @@ def potential(
             & (fl.lon[srow] >= b.min_lon)
             & (fl.lon[srow] <= b.max_lon)
         )
+    grid = _grid_electricity(info, result)
+    left_out = int(np.count_nonzero(keep & grid))
+    keep &= ~grid
     rows = np.flatnonzero(keep)
     rows = rows[np.argsort(-ranked.score[rows], kind="stable")]
     priced = match_economics.price(st.index, result, rows, st.flows, st.catalog.class_ids)
@@ -157,9 +168,7 @@ def potential(
         exchanged = out["delivered"][j]
         share = allocated / exchanged if allocated == allocated and exchanged and exchanged == exchanged else math.nan
         co2 = float(out["co2"][j]) * share if share == share else math.nan
-        unit, display = (
-            ("GWh/yr", J_PER_GWH) if family == "energy" else ("t/yr", 1000.0) if family == "mass" else ("m3/yr", 1.0)
-        )
+        unit, display = _UNITS.get(family or "", (None, 1.0))
         if allocated == allocated and allocated > 0:
             if family == "energy":
                 totals["heat_gwh_per_year"] += allocated / J_PER_GWH
@@ -189,6 +198,7 @@ def potential(
                 "demand": d.resource,
                 "allocated": None if allocated != allocated else round(float(allocated) / display, 3),
                 "unit": unit,
+                "alternative": allocated == 0.0,
                 "distance_km": round(float(result.distance_km[i]), 2),
                 "route_km": None
                 if out["route_m"][j] != out["route_m"][j]
@@ -210,11 +220,26 @@ def potential(
         "include_inferred": include_inferred,
         "totals": {k: round(float(v), 1) for k, v in totals.items()},
         "opportunities_count": len(opportunities),
+        "left_out": {"grid electricity to an inferred demand": left_out},
         "opportunities": opportunities,
         "seconds": round(time.perf_counter() - start, 3),
         "attribution": "Flows from public registers and sector profiles: Hotmaps Industrial Database (Fraunhofer "
         "ISI, CC BY 4.0), E-PRTR (EEA); inferred flows are estimates (precision rough).",
     }
+
+
+_UNITS = {"energy": ("GWh/yr", J_PER_GWH), "mass": ("t/yr", 1000.0), "volume": ("m3/yr", 1.0)}
+_GRID_CLASSES = ("electricity",)  # and its descendants (surplus electricity)
+
+
+def _grid_electricity(info: list[Any], result: Any) -> np.ndarray[Any, Any]:
+    """Per match: True when both flows are electricity and the demand was inferred, not declared."""
+    catalog = get_catalog()
+    grid = {c for root in _GRID_CLASSES for c in (root, *catalog.descendants(root))}
+    electric = np.array([f.resource_class in grid for f in info], dtype=bool)
+    inferred = np.array([f.inferred for f in info], dtype=bool)
+    both = electric[result.supply_key] & electric[result.demand_key]
+    return np.asarray(both & inferred[result.demand_key], dtype=bool)
 
 
 def _shown(flow: Any, can_see: Callable[[str], bool] | None) -> tuple[str, str]:
