@@ -652,11 +652,15 @@ def potential(
     """Symbiosis potential of a region: totals of matchable heat, materials, water and CO2, and every opportunity
     (route, pipe size or transport, capex, levelised cost, CO2) from declared, register and inferred flows."""
     from turash.potential import service as potential_service
-    from turash.potential.endpoints import region
 
     with _runtime() as runtime, runtime.uow() as uow:
         report = potential_service.potential(
-            uow.session, runtime.extras, region(country, bbox), radius_km=radius_km, include_inferred=not declared_only
+            uow.session,
+            runtime.extras,
+            potential_service.parse_region(country, bbox),
+            radius_km=radius_km,
+            include_inferred=not declared_only,
+            local=True,
         )
     if output == PotentialFormat.csv:
         text = potential_service.as_csv(report)

@@ -2,10 +2,12 @@ import csv
 import io
 
 import pytest
+import sqlalchemy as sa
 
 from tests.conftest import Api
 from turash.kit.errors import ValidationFailed
 from turash.kit.geo import BBox
+from turash.models import Site
 from turash.potential import service
 from turash.registers.service import load_hotmaps
 
@@ -99,3 +101,23 @@ def test_grid_electricity_to_inferred_demands_is_left_out(client, alice: Api, ru
     # an alternative is an opportunity whose supply or demand a better-ranked one already took
     assert all(o["alternative"] == (o["allocated"] == 0.0) for o in report["opportunities"])
     assert all(o["unit"] in {"GWh/yr", "t/yr", "m3/yr", None} for o in report["opportunities"])
+
+
+def _comparable(report: dict) -> dict:  # type: ignore[type-arg]
+    return {k: v for k, v in report.items() if k not in ("seconds", "flows_considered")}
+
+
+def test_local_state_gives_the_same_report(austria) -> None:  # type: ignore[no-untyped-def]
+    """The CLI matches only the flows within two radii of the region: every list a supply of the region is on
+    is complete there, so the report equals the one from the whole register's state."""
+    top = service.potential(austria, {}, service.Region(country="AT"))["opportunities"][0]
+    site = austria.execute(sa.select(Site.lat, Site.lon).where(Site.name == top["supplier_site"])).first()
+    small = service.Region(bbox=BBox(site.lon, site.lat, site.lon, site.lat))  # the best supplier's site alone
+    for region, radius in ((service.Region(country="AT"), 50.0), (small, 30.0)):
+        whole = service.potential(austria, {}, region, radius_km=radius)
+        local = service.potential(austria, {}, region, radius_km=radius, local=True)
+        assert whole["opportunities_count"] > 0
+        assert _comparable(local) == _comparable(whole)
+    assert local["flows_considered"] < whole["flows_considered"]  # the small box left flows out
+    nowhere = service.potential(austria, {}, service.Region(country="IS"), local=True)
+    assert nowhere["opportunities_count"] == 0 and nowhere["totals"]["heat_gwh_per_year"] == 0

@@ -52,5 +52,19 @@ def bbox_around(lat: float, lon: float, radius_km: float) -> BBox:
     return BBox(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
 
 
+def grow_bbox(box: BBox, km: float) -> BBox:
+    """A box holding every point within `km` of `box` (longitude widened at the box's most poleward latitude,
+    where a degree is shortest; the whole longitude range near a pole or across the antimeridian)."""
+    dlat = math.degrees(km / EARTH_RADIUS_KM)
+    lat0, lat1 = max(-90.0, box.min_lat - dlat), min(90.0, box.max_lat + dlat)
+    cos_lat = math.cos(math.radians(max(abs(box.min_lat), abs(box.max_lat))))
+    if cos_lat < 1e-6 or max(abs(lat0), abs(lat1)) >= 90:
+        return BBox(-180.0, lat0, 180.0, lat1)
+    dlon = math.degrees(math.asin(min(1.0, math.sin(km / EARTH_RADIUS_KM) / cos_lat)))
+    if box.min_lon - dlon < -180 or box.max_lon + dlon > 180:
+        return BBox(-180.0, lat0, 180.0, lat1)
+    return BBox(box.min_lon - dlon, lat0, box.max_lon + dlon, lat1)
+
+
 def valid_lat_lon(lat: float, lon: float) -> bool:
     return math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from turash.catalog import get_catalog
 from turash.kit.bulk import insert_rows
+from turash.kit.geo import BBox
 from turash.matching.engine import OPEN_END, OPEN_START, FlowArrays, Precision, QuantityKind
 from turash.matching.schedule import parse_schedule
 from turash.models import MatchRecord, Organization, ResourceFlow, Site
@@ -58,7 +60,7 @@ _CATEGORY = {name: i for i, name in enumerate(CATEGORIES)}
 _EPOCH = date(1970, 1, 1)
 
 
-@dataclass
+@dataclass(slots=True)
 class FlowInfo:
     """What the output needs to say about a flow, beside the arrays the engine reads."""
 
@@ -186,13 +188,10 @@ class FlowColumns:
         org: int,
     ) -> bool:
         """Add one flow; False (nothing added) when the catalogue knows none of its classes."""
-        weighted = [(class_index[c], float(w)) for c, w in (candidates or []) if c in class_index]
-        if not weighted and best in class_index:
-            weighted = [(class_index[best], 1.0)]
+        weighted = _weigh(candidates, best, class_index)
         if not weighted or category not in _CATEGORY:
             return False
-        total = sum(w for _, w in weighted)
-        self.classes.append([(c, min(1.0, w / total)) for c, w in weighted])
+        self.classes.append(weighted)
         sched = parse_schedule(schedule)
         nan = math.nan
         c = self.cols
@@ -264,6 +263,15 @@ def _json(value: Any, cache: dict[str, Any]) -> Any:
     return parsed
 
 
+def _weigh(candidates: Any, best: str | None, class_index: dict[str, int]) -> list[tuple[int, float]]:
+    """A flow's known classes with weights summing to 1 (its best class alone when no candidate is known)."""
+    weighted = [(class_index[c], float(w)) for c, w in (candidates or []) if c in class_index]
+    if not weighted and best in class_index:
+        weighted = [(class_index[best], 1.0)]
+    total = sum(w for _, w in weighted)
+    return [(c, min(1.0, w / total)) for c, w in weighted]
+
+
 def _day_number(value: Any, default: int) -> int:
     if value is None:
         return default
@@ -276,8 +284,15 @@ def _floats(column: tuple[Any, ...]) -> np.ndarray[Any, Any]:
     return np.array([math.nan if v is None else v for v in column], dtype=np.float64)
 
 
-def load_flows(session: Session, class_index: dict[str, int], *, include_inferred: bool = True) -> LoadedFlows:
-    """Every flow the catalogue understood (at least one known class), as engine arrays.
+def load_flows(
+    session: Session,
+    class_index: dict[str, int],
+    *,
+    include_inferred: bool = True,
+    within: Sequence[BBox] | None = None,
+) -> LoadedFlows:
+    """Every flow the catalogue understood (at least one known class), as engine arrays; only the flows of the
+    sites inside one of the boxes `within` when given (none: no flow).
 
     Column-wise: one raw SELECT through the driver, then one pass per column (lists and numpy), because a Python
     call per flow and field is what makes loading slow at 100k+ flows."""
@@ -291,20 +306,43 @@ def load_flows(session: Session, class_index: dict[str, int], *, include_inferre
     )
     if not include_inferred:
         query = query.where(ResourceFlow.inferred.is_(False))
+    if within is not None:
+        query = query.where(
+            sa.or_(
+                sa.false(),
+                *(
+                    sa.and_(Site.lat.between(b.min_lat, b.max_lat), Site.lon.between(b.min_lon, b.max_lon))
+                    for b in within
+                ),
+            )
+        )
     connection = session.connection()
     compiled = query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
-    rows = connection.exec_driver_sql(str(compiled)).fetchall()
+    # the driver's own cursor: plain tuples (SQLAlchemy's Row wrappers cost a quarter of the load at 70k flows)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(compiled))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
     texts: dict[str, Any] = {}
-    # Classes: a flow without any class the catalogue knows, or without a category, cannot be matched.
+    # Classes: a flow without any class the catalogue knows, or without a category, cannot be matched. The
+    # candidate lists repeat (sector profiles): each distinct (candidates, best class) is weighed once.
     classes: list[list[tuple[int, float]]] = []
     keep: list[int] = []
+    weighed: dict[tuple[Any, Any], list[tuple[int, float]]] = {}
     for i, row in enumerate(rows):
-        weighted = [(class_index[c], float(w)) for c, w in (_json(row[11], texts) or []) if c in class_index]
-        if not weighted and row[10] in class_index:
-            weighted = [(class_index[row[10]], 1.0)]
-        if weighted and row[12] in _CATEGORY:
-            total = sum(w for _, w in weighted)
-            classes.append([(c, min(1.0, w / total)) for c, w in weighted])
+        if row[12] not in _CATEGORY:
+            continue
+        raw = row[11]
+        memo = (raw, row[10]) if raw is None or isinstance(raw, str) else None
+        weighted = weighed.get(memo) if memo is not None else None
+        if weighted is None:
+            weighted = _weigh(_json(raw, texts), row[10], class_index)
+            if memo is not None:
+                weighed[memo] = weighted
+        if weighted:
+            classes.append(weighted)
             keep.append(i)
     kept = [rows[i] for i in keep]
     n = len(kept)

@@ -11,6 +11,7 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from turash.catalog import get_catalog
 from turash.kit.errors import NotFound, ValidationFailed
+from turash.kit.geo import BBox
 from turash.matching import output, repository, sectors
 from turash.matching.engine import (
     SCORE_NAMES,
@@ -143,10 +145,11 @@ class MatchingState:
     built_seconds: float = 0.0
 
 
-def build_state(session: Session) -> MatchingState:
+def build_state(session: Session, within: Sequence[BBox] | None = None) -> MatchingState:
+    """The engine's state over every flow, or over the flows of the sites inside the boxes `within`."""
     start = time.perf_counter()
     view = catalog_view()
-    flows = repository.load_flows(session, view.class_index)
+    flows = repository.load_flows(session, view.class_index, within=within)
     index = MatchIndex.build(flows.arrays, view.compat)
     attributes: dict[str, dict[str, Any]] = {}
     public: set[str] = set()
@@ -156,8 +159,14 @@ def build_state(session: Session) -> MatchingState:
         attributes[org_id] = attrs
         if source == "register":
             public.add(org_id)
-    return MatchingState(flows=flows, index=index, catalog=view, org_attributes=attributes,
-                         public_orgs=frozenset(public), built_seconds=time.perf_counter() - start)
+    return MatchingState(
+        flows=flows,
+        index=index,
+        catalog=view,
+        org_attributes=attributes,
+        public_orgs=frozenset(public),
+        built_seconds=time.perf_counter() - start,
+    )
 
 
 def state(session: Session, holder: dict[str, Any]) -> MatchingState:
@@ -553,9 +562,7 @@ def warm_up() -> float:
 
     match_one(index, flows, 0, params)
     score_pair(
-        MatchingState(
-            flows=LoadedFlows(flows, [], {}, 0, ""), index=index, catalog=view, org_attributes={}
-        ),
+        MatchingState(flows=LoadedFlows(flows, [], {}, 0, ""), index=index, catalog=view, org_attributes={}),
         0,
         1,
         params,

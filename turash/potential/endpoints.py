@@ -7,23 +7,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from turash.auth.dependencies import PrincipalDep, RuntimeDep, UowDep
-from turash.kit.codes import normalise_country
-from turash.kit.errors import ValidationFailed
-from turash.kit.geo import BBox
 from turash.models import Organization
 from turash.organizations.repository import visible_to
 from turash.potential import service
 
 router = APIRouter(tags=["potential"])
-
-
-def region(country: str | None, bbox: str | None) -> service.Region:
-    try:
-        return service.Region(
-            country=normalise_country(country) if country else None, bbox=BBox.parse(bbox) if bbox else None
-        )
-    except ValueError as exc:
-        raise ValidationFailed(str(exc)) from None
 
 
 @router.get("/potential", operation_id="regional_potential")
@@ -48,7 +36,7 @@ def regional_potential(
     report = service.potential(
         uow.session,
         runtime.extras,
-        region(country, bbox),
+        service.parse_region(country, bbox),
         radius_km=radius_km,
         include_inferred=include_inferred,
         can_see=visible.__contains__,

@@ -24,14 +24,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from turash.catalog import get_catalog
+from turash.kit.codes import normalise_country
 from turash.kit.errors import ValidationFailed
-from turash.kit.geo import BBox
+from turash.kit.geo import BBox, grow_bbox
 from turash.matching import economics as match_economics
 from turash.matching import service
 from turash.matching.engine import QuantityKind
+from turash.models import Site
 from turash.models.flow import CATEGORIES
 
 J_PER_GWH = 3.6e12
@@ -94,6 +97,14 @@ class Region:
         )
 
 
+def parse_region(country: str | None, bbox: str | None) -> Region:
+    """The region from a country code or name and/or a `min_lon,min_lat,max_lon,max_lat` text."""
+    try:
+        return Region(country=normalise_country(country) if country else None, bbox=BBox.parse(bbox) if bbox else None)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from None
+
+
 def _yearly(flows: Any, rows: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], list[str | None]]:
     kind = flows.quantity_kind[rows]
     factor = np.array([_PER_YEAR.get(int(k), math.nan) for k in kind])
@@ -109,13 +120,21 @@ def potential(
     top_k: int = 5,
     include_inferred: bool = True,
     can_see: Callable[[str], bool] | None = None,
+    local: bool = False,
 ) -> dict[str, Any]:
     """`can_see(organization_id)` says whether the caller may see an organisation's name; the others appear as
-    "private organisation" with their sector (staged disclosure). None: everything is visible (the CLI)."""
+    "private organisation" with their sector (staged disclosure). None: everything is visible (the CLI).
+
+    `local`: match only the flows within two radii of the region (enough for every list a supply of the region
+    is on: its receivers lie within one radius, their other candidates within two) instead of the shared, cached
+    state of the whole register: the same opportunities, faster for a one-off run (the CLI)."""
     if region.country is None and region.bbox is None:
         raise ValidationFailed("give a region: a country code or a bounding box")
     start = time.perf_counter()
-    st = service.state(session, holder)
+    if local:
+        st = service.build_state(session, within=_reach(session, region, 2.0 * radius_km))
+    else:
+        st = service.state(session, holder)
     request = service.MatchRequest(top_k=top_k, radius_km=radius_km, include_inferred=include_inferred)
     ranked = service.run_engine(st, request)
     result, info, fl = ranked.result, st.flows.info, st.index.flows
@@ -220,12 +239,36 @@ def potential(
         "include_inferred": include_inferred,
         "totals": {k: round(float(v), 1) for k, v in totals.items()},
         "opportunities_count": len(opportunities),
+        "flows_considered": len(st.flows),
         "left_out": {"grid electricity to an inferred demand": left_out},
         "opportunities": opportunities,
         "seconds": round(time.perf_counter() - start, 3),
         "attribution": "Flows from public registers and sector profiles: Hotmaps Industrial Database (Fraunhofer "
         "ISI, CC BY 4.0), E-PRTR (EEA); inferred flows are estimates (precision rough).",
     }
+
+
+_CELL_DEG = 5.0  # a country's sites are boxed per cell of this size, so overseas territories add small boxes
+
+
+def _reach(session: Session, region: Region, km: float) -> list[BBox]:
+    """Boxes holding every site within `km` of the region: the bounding box given, grown; or, for a country,
+    the box of its sites in each 5° cell, grown (one box for France would span the globe). Empty: no site."""
+    if region.bbox is not None:
+        return [grow_bbox(region.bbox, km)]
+    rows = session.execute(
+        sa.select(Site.lat, Site.lon).where(Site.country == (region.country or "").upper(), Site.lat.is_not(None))
+    ).all()
+    if not rows:
+        return []
+    points = np.array(rows, dtype=np.float64)
+    cells = np.floor(points / _CELL_DEG)
+    boxes = []
+    for cell in np.unique(cells, axis=0):
+        inside = points[(cells == cell).all(axis=1)]
+        lo, hi = inside.min(axis=0), inside.max(axis=0)
+        boxes.append(grow_bbox(BBox(float(lo[1]), float(lo[0]), float(hi[1]), float(hi[0])), km))
+    return boxes
 
 
 _UNITS = {"energy": ("GWh/yr", J_PER_GWH), "mass": ("t/yr", 1000.0), "volume": ("m3/yr", 1.0)}
