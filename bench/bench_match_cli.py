@@ -3,7 +3,8 @@ spatial join on the same data.
 
 Generates N flows with the import contract's columns (bench_import.write_file: clustered sites, plant-manager
 resource words), imports them into a fresh SQLite database, then times:
-- `turash match --format json > file` in a fresh process, twice (the first run may compile numba kernels);
+- `turash match --format json --radius-km 20 > file` in a fresh process, twice (the first run may compile numba
+  kernels);
 - on the local PostgreSQL/PostGIS: the same sites as `geometry(Point, 3035)` with a GiST index and the bare join
   "every supply with every demand within 20 km" (`ST_DWithin`, no classes, no scores, no ranking), counted.
 
@@ -26,10 +27,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_import import write_file  # noqa: E402
 
+RADIUS_KM = 20.0  # the same radius for `turash match` and the PostGIS join
 PG = os.environ.get("TURASH_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def postgis_join(db: Path, radius_km: float = 20.0) -> tuple[float, int]:
+def postgis_join(db: Path, radius_km: float = RADIUS_KM) -> tuple[float, int]:
     import psycopg
     import sqlalchemy as sa
 
@@ -87,7 +89,12 @@ def main() -> None:
             for _ in range(2):
                 start = time.perf_counter()
                 with out.open("wb") as handle:
-                    subprocess.run([*turash, "match", "--format", "json"], env=env, check=True, stdout=handle)
+                    subprocess.run(
+                        [*turash, "match", "--format", "json", "--radius-km", str(RADIUS_KM)],
+                        env=env,
+                        check=True,
+                        stdout=handle,
+                    )
                 times.append(time.perf_counter() - start)
             size = out.stat().st_size
             count = out.read_bytes().count(b'"id":')
