@@ -121,3 +121,32 @@ def test_local_state_gives_the_same_report(austria) -> None:  # type: ignore[no-
     assert local["flows_considered"] < whole["flows_considered"]  # the small box left flows out
     nowhere = service.potential(austria, {}, service.Region(country="IS"), local=True)
     assert nowhere["opportunities_count"] == 0 and nowhere["totals"]["heat_gwh_per_year"] == 0
+
+
+def test_mirrored_guesses_and_one_companys_two_entries_are_left_out(session) -> None:  # type: ignore[no-untyped-def]
+    """Two steel sites known only by their code each 'supply' the other mill scale: one direction is kept. Two
+    register entries of one glassworks at one address are one plant: no exchange between them."""
+    from turash.ingestion.service import import_flows, import_sites
+
+    sites = (
+        "organization,site,lat,lon,country,nace,employees\n"
+        "Ruhrtal Stahl AG,Werk Nord,51.450,7.010,DE,24.10,1500\n"
+        "Emscher Walzwerk GmbH,Werk Sued,51.455,7.020,DE,24.10,1500\n"
+    )
+    import_sites(session, "s.csv", data=sites.encode(), name="s.csv")
+    flows = (
+        "organization,site,lat,lon,country,nace,direction,resource,quantity,unit\n"
+        "Nordlicht Glas Produktion GmbH,Huette,51.300,7.300,DE,23.13,supply,glass cullet,6000,t/yr\n"
+        "Nordlicht Glas GmbH & Co. KG,Huette,51.301,7.301,DE,23.13,demand,glass cullet,9000,t/yr\n"
+        "Weser Flachglas GmbH,Ofen,51.303,7.303,DE,23.11,demand,glass cullet,5000,t/yr\n"
+    )
+    import_flows(session, "f.csv", data=flows.encode(), name="f.csv")
+    session.flush()
+    report = service.potential(session, {}, service.Region(country="DE"))
+    pairs = [(o["supplier"], o["receiver"], o["supply"], o["demand"]) for o in report["opportunities"]]
+    scale = [p for p in pairs if p[2] == "Mill scale" and p[3] == "Mill scale"]
+    assert len(scale) == 1  # Werk Nord → Werk Sued or the other way, not both
+    assert report["left_out"]["the mirror of a better-ranked pair of guesses"] >= 1
+    cullet = [p[1] for p in pairs if p[0] == "Nordlicht Glas Produktion GmbH"]
+    assert cullet == ["Weser Flachglas GmbH"]
+    assert report["left_out"]["one company's two register entries at one place"] == 1

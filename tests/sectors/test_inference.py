@@ -87,6 +87,25 @@ def test_eprtr_co2_sizes_a_power_station() -> None:
     assert direct[("supply", "coal_fly_ash")].quantity == pytest.approx(66_000)
 
 
+def test_steelworks_route_follows_its_co2_emissions() -> None:
+    """NACE 24.10 holds blast furnace and electric arc furnace works: a register's CO2 tells them apart (about
+    2 t CO2/t steel against 0.3-0.6), so an electric steelworks is not credited with blast furnace slag."""
+    blast_furnace = {"granulated_blast_furnace_slag", "bof_slag", "blast_furnace_gas", "converter_gas"}
+    electric = {"eaf_slag", "eaf_dust"}
+
+    def supplies(co2_t: float | None) -> set[str]:
+        figures = RegisterFigures(source="Hotmaps", source_ids=("hotmaps",), co2_t=co2_t, production_t=600_000)
+        return {f.class_id for f in infer_flows("24.10", register_figures=figures) if f.direction == "supply"}
+
+    integrated, arc, unknown = supplies(4_465_254), supplies(133_326), supplies(None)
+    assert blast_furnace <= integrated and not electric & integrated
+    assert electric <= arc and not blast_furnace & arc
+    assert blast_furnace | electric <= unknown  # nothing tells: both routes stay possible
+    assert "mill_scale" in arc  # what every route has stays
+    slag = _by_class(infer_flows("24.10", co2_t=1_680_000))[("supply", "granulated_blast_furnace_slag")]
+    assert "1,680,000 t CO2/yr fit this production route" in slag.basis
+
+
 def test_rev21_codes_and_unknown_codes() -> None:
     recovery = _by_class(infer_flows("38.21", revision="2.1", employees=40))
     assert ("demand", "plastic_recycling_feedstock") in recovery  # Rev. 2.1 38.21 is materials recovery

@@ -162,6 +162,8 @@ def _write(tmp_path: Path, text: str) -> Path:
         ('"77.77":\n  supplies:\n    - {class: coal_fly_ash}\n', "not a NACE Rev. 2 section"),
         ('"23.51":\n  supplies:\n    - {class: coal_fly_ash, per_t_production: [1, 0, 3, t/yr]}\n', "production"),
         ('"23.51":\n  supplies:\n    - {class: coal_fly_ash, likelihood: 2}\n', "likelihood"),
+        ('"23.51":\n  supplies:\n    - {class: coal_fly_ash, when_co2_t: [5, 1]}\n', "when_co2_t must be [low, high]"),
+        ('"23.51":\n  supplies:\n    - {class: coal_fly_ash, when_co2_t: 1000}\n', "when_co2_t must be [low, high]"),
     ],
 )
 def test_bad_data_is_reported_clearly(tmp_path: Path, yaml_text: str, message: str) -> None:

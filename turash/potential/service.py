@@ -9,8 +9,11 @@ a better one is listed as an `alternative`, with the figures it would have if it
 
 Grid electricity is left out: every site draws power from the public grid, so a neighbour's surplus power meeting a
 demand that was only inferred from a sector profile is a grid transaction, not an exchange anyone would arrange.
-(Declared electricity demands stay: a company that declares one may mean a private wire.) The report says how many
-were left out.
+(Declared electricity demands stay: a company that declares one may mean a private wire.) Also left out: pairs of
+one company's two register entries at one place (alike names within 1 km: an internal transfer, if anything), and
+the mirror of a better-ranked pair of guesses (two sites of one sector profile each "supplying" the other the same
+resource says only that the profile has both the surplus and the need). The report says how many of each were left
+out (`left_out`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from turash.matching import service
 from turash.matching.engine import QuantityKind
 from turash.models import Site
 from turash.models.flow import CATEGORIES
+from turash.registers.resolution import names_alike
 
 J_PER_GWH = 3.6e12
 SECONDS_PER_YEAR = match_economics.SECONDS_PER_YEAR
@@ -153,7 +157,11 @@ def potential(
             & (fl.lon[srow] <= b.max_lon)
         )
     grid = _grid_electricity(info, result)
-    left_out = int(np.count_nonzero(keep & grid))
+    dropped = {
+        "grid electricity to an inferred demand": int(np.count_nonzero(keep & grid)),
+        "one company's two register entries at one place": 0,
+        "the mirror of a better-ranked pair of guesses": 0,
+    }
     keep &= ~grid
     rows = np.flatnonzero(keep)
     rows = rows[np.argsort(-ranked.score[rows], kind="stable")]
@@ -170,8 +178,19 @@ def potential(
         "capex_eur": 0.0,
     }
     out = priced.outputs
+    seen: set[tuple[str, str, str | None, str | None]] = set()
     for j, i in enumerate(rows.tolist()):
         s_key, d_key = int(result.supply_key[i]), int(result.demand_key[i])
+        s, d = info[s_key], info[d_key]
+        if float(result.distance_km[i]) < SAME_PLACE_KM and names_alike(s.organization, d.organization) >= SAME_NAME:
+            dropped["one company's two register entries at one place"] += 1
+            continue
+        if s.inferred and d.inferred:
+            pair = (s.organization_id, d.organization_id, s.resource_class, d.resource_class)
+            if (d.organization_id, s.organization_id, s.resource_class, d.resource_class) in seen:
+                dropped["the mirror of a better-ranked pair of guesses"] += 1
+                continue
+            seen.add(pair)
         category = CATEGORIES[int(fl.category[srow[i]])]
         family = s_family[j] or d_family[j]
         allocated = math.nan
@@ -200,7 +219,6 @@ def potential(
             capex = float(out["capex"][j])
             if capex == capex:
                 totals["capex_eur"] += capex * (share if share == share else 1.0)
-        s, d = info[s_key], info[d_key]
         s_name, s_site = _shown(s, can_see)
         d_name, d_site = _shown(d, can_see)
         diameter = float(out["diameter_m"][j])
@@ -240,7 +258,7 @@ def potential(
         "totals": {k: round(float(v), 1) for k, v in totals.items()},
         "opportunities_count": len(opportunities),
         "flows_considered": len(st.flows),
-        "left_out": {"grid electricity to an inferred demand": left_out},
+        "left_out": dropped,
         "opportunities": opportunities,
         "seconds": round(time.perf_counter() - start, 3),
         "attribution": "Flows from public registers and sector profiles: Hotmaps Industrial Database (Fraunhofer "
@@ -271,6 +289,8 @@ def _reach(session: Session, region: Region, km: float) -> list[BBox]:
     return boxes
 
 
+SAME_PLACE_KM = 1.0  # two register entries this close whose names are alike: one company's one plant
+SAME_NAME = 0.85
 _UNITS = {"energy": ("GWh/yr", J_PER_GWH), "mass": ("t/yr", 1000.0), "volume": ("m3/yr", 1.0)}
 _GRID_CLASSES = ("electricity",)  # and its descendants (surplus electricity)
 

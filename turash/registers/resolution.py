@@ -303,6 +303,12 @@ def _similarity(x: tuple[str, ...], y: tuple[str, ...], places: frozenset[str]) 
     return min(fuzz.token_set_ratio(a, b), fuzz.token_sort_ratio(a, b)) / 100.0
 
 
+def names_alike(a: str, b: str) -> float:
+    """0..1: how alike two organisation or site names are, by the same measure entity resolution uses."""
+    ta, tb = comparison_tokens(a), comparison_tokens(b)
+    return _similarity(ta, tb, frozenset()) if ta and tb else 0.0
+
+
 def _alias_conflict(primary: tuple[str, ...], alias: tuple[str, ...], other: tuple[str, ...]) -> bool:
     """A company-level alias ("ThyssenKrupp Steel Europe") matches every plant of the company: it does not count
     when the other record names a plant with words beyond the company ("... Werk Bruckhausen") and this record's

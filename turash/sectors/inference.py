@@ -221,11 +221,19 @@ def infer_flows(
     label = f"NACE {profile.code} profile"
     if profile.code != match.rev2:
         label += f" (for {match.rev2})"
+    co2_known = sizes["per_t_co2"][0] if "per_t_co2" in sizes else None
     for flow in profile.flows():
         if flow.likelihood < min_likelihood:
             continue
         if flow.direction == "supply" and flow.class_id in replaced:
             continue
+        if not flow.fits_co2(co2_known):
+            continue  # another production route than the site's emissions show
+        route = (
+            f"; the site's {_fmt(co2_known)} t CO2/yr fit this production route"
+            if flow.co2_t_range is not None and co2_known is not None
+            else ""
+        )
         rc = profiles.catalog.get(flow.class_id)
         sources = flow.sources
         scaled = _scale(flow, match, sizes, use_typical_site)
@@ -243,7 +251,7 @@ def infer_flows(
                     high=None,
                     precision="rough",
                     inferred=True,
-                    basis=f"{label}: likely {flow.direction} (quantity unknown){_source_text(sources)}",
+                    basis=f"{label}: likely {flow.direction} (quantity unknown){_source_text(sources)}{route}",
                     sources=sources,
                     likelihood=flow.likelihood,
                     profile=profile.code,
@@ -257,7 +265,7 @@ def infer_flows(
         spec, size, driver, size_text = scaled
         typical, low, high = spec.scaled(size)
         unit, factor = _output_unit(spec.kind, typical)
-        basis = f"{label} × {size_text}{_source_text(sources)}"
+        basis = f"{label} × {size_text}{_source_text(sources)}{route}"
         if spec.assumption:
             basis += "; coefficient is an engineering assumption"
         out.append(

@@ -37,7 +37,7 @@ PROFILE_GLOB = "profiles_*.yaml"
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*[a-z0-9]$")
 _PROFILE_KEYS = {"name", "production", "typical_site", "sources", "note", "inherit", "exclude", "supplies", "demands"}
-_FLOW_KEYS = {"class", "likelihood", "sources", "note", "schedule", "assumption", *DRIVERS}
+_FLOW_KEYS = {"class", "likelihood", "sources", "note", "schedule", "assumption", "when_co2_t", *DRIVERS}
 _SPEC_KEYS = {"typical", "low", "high", "unit", "assumption"}
 _SITE_KEYS = {"employees", "production_t", "note", "sources"}
 _SOURCE_KEYS = {"title", "year", "publisher", "authors", "url", "note"}
@@ -216,6 +216,7 @@ class _Checker:
         for key in ("note", "schedule"):
             if raw.get(key) is not None and not isinstance(raw.get(key), str):
                 self.add(where, f"{key} must be text")
+        co2_range = self.co2_range(raw.get("when_co2_t"), where)
         return ProfileFlow(
             direction=direction,
             class_id=class_id,
@@ -225,7 +226,24 @@ class _Checker:
             note=raw.get("note"),
             schedule=raw.get("schedule"),
             declared_in=code,
+            co2_t_range=co2_range,
         )
+
+    def co2_range(self, raw: object, where: str) -> tuple[float | None, float | None] | None:
+        """`when_co2_t: [low, high]` in t CO2/yr, either end null (open)."""
+        if raw is None:
+            return None
+        ends = raw if isinstance(raw, list) else None
+        if (
+            ends is None
+            or len(ends) != 2
+            or not all(e is None or (_is_number(e) and e >= 0) for e in ends)
+            or all(e is None for e in ends)
+            or (ends[0] is not None and ends[1] is not None and ends[0] >= ends[1])
+        ):
+            self.add(where, "when_co2_t must be [low, high] in t CO2/yr (one end may be null), low < high")
+            return None
+        return (None if ends[0] is None else float(ends[0]), None if ends[1] is None else float(ends[1]))
 
 
 @dataclass

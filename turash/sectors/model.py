@@ -73,10 +73,21 @@ class ProfileFlow:
     note: str | None = None
     schedule: str | None = None
     declared_in: str = ""  # the profile code that declares the flow (a parent's, when inherited)
+    # Only at sites whose yearly CO2 emissions (a register figure) lie in [low, high) t; None: open. A flow with a
+    # range is kept when the site's emissions are unknown. It tells production routes apart (blast furnace vs
+    # electric arc furnace steelworks) where the sector code does not.
+    co2_t_range: tuple[float | None, float | None] | None = None
 
     @property
     def key(self) -> tuple[Direction, str]:
         return (self.direction, self.class_id)
+
+    def fits_co2(self, co2_t: float | None) -> bool:
+        """False only when the site's emissions are known and outside the flow's range."""
+        if self.co2_t_range is None or co2_t is None:
+            return True
+        low, high = self.co2_t_range
+        return (low is None or co2_t >= low) and (high is None or co2_t < high)
 
 
 @dataclass(frozen=True, slots=True)
