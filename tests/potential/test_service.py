@@ -150,3 +150,30 @@ def test_mirrored_guesses_and_one_companys_two_entries_are_left_out(session) -> 
     cullet = [p[1] for p in pairs if p[0] == "Nordlicht Glas Produktion GmbH"]
     assert cullet == ["Weser Flachglas GmbH"]
     assert report["left_out"]["one company's two register entries at one place"] == 1
+
+
+def test_a_supply_of_unknown_size_claims_nothing(session) -> None:  # type: ignore[no-untyped-def]
+    """A waste plant's metal scrap (a profile guess without a quantity) meeting a steelworks' 1 Mt/yr charge is
+    listed, but the totals do not credit the waste plant with the steelworks' megatonne."""
+    from turash.ingestion.service import import_flows, import_sites
+
+    import_sites(
+        session,
+        "s.csv",
+        data=b"organization,site,lat,lon,country,nace\nSeeland Abfall GmbH,Ofen,53.10,8.80,DE,38.21\n",
+        name="s.csv",
+    )
+    flows = (
+        "organization,site,lat,lon,country,nace,direction,resource,quantity,unit\n"
+        "Weser Stahl AG,Werk,53.12,8.82,DE,24.10,demand,iron and steel making charge,1000000,t/yr\n"
+    )
+    import_flows(session, "f.csv", data=flows.encode(), name="f.csv")
+    session.flush()
+    report = service.potential(session, {}, service.Region(country="DE"))
+    scrap = [
+        o
+        for o in report["opportunities"]
+        if o["supplier"] == "Seeland Abfall GmbH" and o["receiver"] == "Weser Stahl AG"
+    ]
+    assert scrap and all(o["allocated"] is None for o in scrap)
+    assert report["totals"]["materials_t_per_year"] < 1_000_000

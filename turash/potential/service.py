@@ -3,8 +3,9 @@ register and inferred flows), with every opportunity priced.
 
 Opportunities are the matches whose supplier lies in the region (country, or bounding box). Totals must not count
 a supply twice when it has several candidate receivers, so they come from a greedy allocation: opportunities in
-order of score, each takes what is left of its supply and of its demand (both per year). Opportunities with an
-unknown quantity are listed but add nothing to the totals. One that finds its supply or its demand already taken by
+order of score, each takes what is left of its supply and of its demand (both per year; an unknown demand takes
+all that is left of the supply). Opportunities whose supply quantity is unknown are listed but add nothing to the
+totals. One that finds its supply or its demand already taken by
 a better one is listed as an `alternative`, with the figures it would have if it were chosen instead.
 
 Grid electricity is left out: every site draws power from the public grid, so a neighbour's surplus power meeting a
@@ -197,9 +198,9 @@ def potential(
         if family and s_family[j] in (family, None) and d_family[j] in (family, None):
             supply_left = left.setdefault(("s", s_key), float(s_amount[j]))
             demand_left = left.setdefault(("d", d_key), float(d_amount[j]))
-            known = [v for v in (supply_left, demand_left) if v == v]
-            if known:
-                allocated = max(0.0, min(known))
+            # the supply bounds what can change hands: an unknown supply claims nothing (not the demand's size)
+            if supply_left == supply_left:
+                allocated = max(0.0, supply_left if demand_left != demand_left else min(supply_left, demand_left))
                 for side, key in (("s", s_key), ("d", d_key)):
                     if left[(side, key)] == left[(side, key)]:
                         left[(side, key)] -= allocated
