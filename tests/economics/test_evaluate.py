@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from turash.economics import Assumptions, ExchangeCase, evaluate, evaluate_many
+from turash.economics.evaluate import CaseColumns
 
 from .conftest import MWH
 
@@ -209,9 +210,16 @@ def test_many_equals_one_by_one(heat_case: ExchangeCase, ash_case: ExchangeCase)
         ash_case,
         replace(heat_case, supply_temperature_c=30.0, country="SE"),
         ExchangeCase(category="service", annual_quantity=1.0, quantity_kind="mass", distance_km=1.0),
+        replace(ash_case, purity_pct=80.0, required_purity_pct=95.0),  # short: treatment is priced
+        replace(ash_case, supply_price_eur_per_unit=-0.02, demand_price_eur_per_unit=0.05, country="DE"),
+        replace(ash_case, annual_quantity=None),  # not computable: nulls
     ]
     batch = evaluate_many(cases)
-    assert len(batch) == 4
+    assert len(batch) == 7
+    # the columnar input (what the matching engine passes) prices exactly as the case objects do
+    assert evaluate_many(CaseColumns.of(cases)).contracts() == batch.contracts()
+    assert batch.contract(6) == dict.fromkeys(("npv_eur", "payback_years", "irr", "co2_avoided_t_per_year"))
+    assert batch.contract(4) != batch.contract(1)  # treatment costs
     for i, case in enumerate(cases):
         one = evaluate(case, samples=0).as_contract()
         many = batch.contract(i)

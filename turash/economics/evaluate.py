@@ -19,7 +19,17 @@ import numpy as np
 from . import finance, risk
 from .assumptions import EU, Assumptions
 from .core import CAT, KIND, MODE, Multipliers, Outputs, ParamTable, Rows, compute
-from .model import DISPLAY_UNIT, BusinessCase, ExchangeCase, Precision, PriceBand, TornadoBar
+from .model import (
+    DISPLAY_UNIT,
+    BusinessCase,
+    Category,
+    ExchangeCase,
+    Precision,
+    PriceBand,
+    QuantityKind,
+    TornadoBar,
+    TransportMode,
+)
 from .resolve import Resolved, resolve
 
 Array = np.ndarray[Any, np.dtype[Any]]
@@ -50,92 +60,151 @@ def _assumption_set(
     return code, Assumptions.for_country(code).with_overrides(**dict(overrides or {}))
 
 
-def _treat(case: ExchangeCase) -> bool:
-    short = (
-        case.purity_pct is not None
-        and case.required_purity_pct is not None
-        and case.purity_pct < case.required_purity_pct
-    )
-    return bool(case.needs_treatment or short)
+@dataclass(frozen=True, slots=True)
+class CaseColumns:
+    """N exchanges as columns (the fields of `ExchangeCase` the headline figures read): lists for the texts,
+    float arrays with NaN for unknown values, bool arrays for the flags."""
+
+    category: Sequence[Category]
+    quantity_kind: Sequence[QuantityKind]
+    supply_class: Sequence[str | None]
+    demand_class: Sequence[str | None]
+    hazardous: Sequence[bool | str]
+    country: Sequence[str | None]
+    transport_mode: Sequence[TransportMode]
+    annual_quantity: Array
+    distance_km: Array
+    operating_hours: Array
+    peak_power_w: Array
+    supply_temperature_c: Array
+    demand_temperature_c: Array
+    pressure_bar: Array
+    purity_pct: Array
+    required_purity_pct: Array
+    needs_treatment: Array
+    supply_price_eur_per_unit: Array
+    demand_price_eur_per_unit: Array
+
+    @classmethod
+    def of(cls, cases: Sequence[ExchangeCase]) -> CaseColumns:
+        def floats(name: str) -> Array:
+            return np.array([math.nan if (v := getattr(c, name)) is None else v for c in cases], dtype=np.float64)
+
+        return cls(
+            category=[c.category for c in cases],
+            quantity_kind=[c.quantity_kind for c in cases],
+            supply_class=[c.supply_class for c in cases],
+            demand_class=[c.demand_class for c in cases],
+            hazardous=[c.hazardous for c in cases],
+            country=[c.country for c in cases],
+            transport_mode=[c.transport_mode for c in cases],
+            needs_treatment=np.array([c.needs_treatment for c in cases], dtype=bool),
+            **{
+                name: floats(name)
+                for name in (
+                    "annual_quantity",
+                    "distance_km",
+                    "operating_hours",
+                    "peak_power_w",
+                    "supply_temperature_c",
+                    "demand_temperature_c",
+                    "pressure_bar",
+                    "purity_pct",
+                    "required_purity_pct",
+                    "supply_price_eur_per_unit",
+                    "demand_price_eur_per_unit",
+                )
+            },
+        )
+
+
+def _set_of_row(sets: dict[str, Assumptions], codes: list[str]) -> Array | None:
+    if len(sets) <= 1:
+        return None
+    position = {code: j for j, code in enumerate(sets)}
+    return np.array([position[code] for code in codes], dtype=np.intp)
+
+
+_RESOLVED_FIELDS = (
+    "receiver_value",
+    "receiver_co2",
+    "supplier_value",
+    "supplier_co2",
+    "supply_temperature_c",
+    "demand_temperature_c",
+    "gas_density_kg_nm3",
+    "gas_lhv_j_nm3",
+)
 
 
 def _rows(
-    cases: Sequence[ExchangeCase],
+    cases: Sequence[ExchangeCase] | CaseColumns,
     assumptions: Assumptions | None,
     overrides: Mapping[str, float] | None,
     keep_resolved: bool = False,
 ) -> tuple[Rows, list[Resolved]]:
-    """Resolve each case (cached by the keys that matter) and pack the results into arrays."""
-    n = len(cases)
+    """Resolve the cases and pack them into arrays: each distinct (category, kind, classes, hazard, country) is
+    resolved once and its values spread by index, so the cost per case is a few array operations."""
+    c = cases if isinstance(cases, CaseColumns) else CaseColumns.of(cases)
+    n = len(c.category)
+    codes = ["given"] * n if assumptions is not None else [(x or EU).upper() for x in c.country]
     sets: dict[str, Assumptions] = {}
-    set_keys: list[str] = []
-    cache: dict[tuple[Any, ...], Resolved] = {}
-    resolved: list[Resolved] = []
-    f = {
-        name: np.empty(n)
-        for name in (
-            "quantity",
-            "distance_km",
-            "hours",
-            "peak_w",
-            "supply_t",
-            "demand_t",
-            "pressure_bar",
-            "receiver_value",
-            "receiver_co2",
-            "supplier_value",
-            "supplier_co2",
-            "gas_density",
-            "gas_lhv",
+    for code in dict.fromkeys(codes):
+        sets[code] = (
+            assumptions.with_overrides(**dict(overrides or {}))
+            if assumptions is not None
+            else Assumptions.for_country(code).with_overrides(**dict(overrides or {}))
         )
-    }
-    cat = np.empty(n, dtype=np.int8)
-    kind = np.empty(n, dtype=np.int8)
-    mode = np.empty(n, dtype=np.int8)
-    treat = np.empty(n, dtype=bool)
-    ok = np.empty(n, dtype=bool)
-    for i, c in enumerate(cases):
-        code = "given" if assumptions is not None else (c.country or EU).upper()
-        if code not in sets:
-            sets[code] = _assumption_set(c, assumptions, overrides)[1]
-        a = sets[code]
-        set_keys.append(code)
-        rkey = (c.category, c.quantity_kind, c.supply_class, c.demand_class, c.hazardous, code)
-        r = cache.get(rkey)
-        if r is None:
-            r = cache[rkey] = resolve(c.category, c.quantity_kind, c.supply_class, c.demand_class, c.hazardous, a)
-        if keep_resolved:
-            resolved.append(r)
-        cat[i], kind[i], mode[i] = CAT[c.category], KIND[c.quantity_kind], MODE[c.transport_mode]
-        treat[i] = _treat(c)
-        ok[i] = r.computable and c.annual_quantity is not None and c.distance_km is not None
-        f["quantity"][i] = c.annual_quantity if c.annual_quantity is not None else math.nan
-        f["distance_km"][i] = c.distance_km if c.distance_km is not None else math.nan
-        f["hours"][i] = c.operating_hours
-        f["peak_w"][i] = c.peak_power_w if c.peak_power_w is not None else math.nan
-        f["supply_t"][i] = c.supply_temperature_c if c.supply_temperature_c is not None else r.supply_temperature_c
-        f["demand_t"][i] = c.demand_temperature_c if c.demand_temperature_c is not None else r.demand_temperature_c
-        f["pressure_bar"][i] = c.pressure_bar if c.pressure_bar is not None else math.nan
-        f["receiver_value"][i] = (
-            c.demand_price_eur_per_unit if c.demand_price_eur_per_unit is not None else r.receiver_value
-        )
-        f["receiver_co2"][i] = r.receiver_co2
-        # A stated supply price is the supplier's alternative: negative, the gate fee it pays today; positive, what
-        # it earns for the resource elsewhere (its opportunity cost).
-        f["supplier_value"][i] = (
-            -c.supply_price_eur_per_unit if c.supply_price_eur_per_unit is not None else r.supplier_value
-        )
-        f["supplier_co2"][i] = r.supplier_co2
-        f["gas_density"][i] = r.gas_density_kg_nm3
-        f["gas_lhv"][i] = r.gas_lhv_j_nm3
     if not sets:
         sets[EU] = Assumptions.for_country(EU).with_overrides(**dict(overrides or {}))
-    index = {k: j for j, k in enumerate(sets)}
-    row_set = np.array([index[k] for k in set_keys], dtype=np.intp) if len(sets) > 1 else None
-    table = ParamTable(list(sets.values()), row_set)
-    rows = Rows(category=cat, kind=kind, treat=treat, mode=mode, computable=ok, params=table, **f)
-    return rows, resolved
+    keys = list(zip(c.category, c.quantity_kind, c.supply_class, c.demand_class, c.hazardous, codes, strict=True))
+    distinct: dict[tuple[Any, ...], int] = {}
+    at = np.fromiter((distinct.setdefault(k, len(distinct)) for k in keys), dtype=np.intp, count=n)
+    table = [resolve(k[0], k[1], k[2], k[3], k[4], sets[k[5]]) for k in distinct]
 
+    def spread(values: list[Any], dtype: Any = np.float64) -> Array:
+        return np.asarray(values, dtype=dtype)[at] if n else np.empty(0, dtype)
+
+    resolved = {name: spread([getattr(r, name) for r in table]) for name in _RESOLVED_FIELDS}
+    quantity, distance = c.annual_quantity, c.distance_km
+    short = c.purity_pct < c.required_purity_pct  # False where either is unknown (NaN)
+    rows = Rows(
+        category=spread([CAT[k[0]] for k in distinct], np.int8),
+        kind=spread([KIND[k[1]] for k in distinct], np.int8),
+        treat=np.asarray(c.needs_treatment, dtype=bool) | short,
+        mode=np.array([MODE[m] for m in c.transport_mode], dtype=np.int8),
+        computable=spread([r.computable for r in table], bool) & ~np.isnan(quantity) & ~np.isnan(distance),
+        quantity=quantity,
+        distance_km=distance,
+        hours=c.operating_hours,
+        peak_w=c.peak_power_w,
+        supply_t=np.where(np.isnan(c.supply_temperature_c), resolved["supply_temperature_c"], c.supply_temperature_c),
+        demand_t=np.where(np.isnan(c.demand_temperature_c), resolved["demand_temperature_c"], c.demand_temperature_c),
+        pressure_bar=c.pressure_bar,
+        receiver_value=np.where(
+            np.isnan(c.demand_price_eur_per_unit), resolved["receiver_value"], c.demand_price_eur_per_unit
+        ),
+        receiver_co2=resolved["receiver_co2"],
+        # A stated supply price is the supplier's alternative: negative, the gate fee it pays today; positive, what
+        # it earns for the resource elsewhere (its opportunity cost).
+        supplier_value=np.where(
+            np.isnan(c.supply_price_eur_per_unit), resolved["supplier_value"], -c.supply_price_eur_per_unit
+        ),
+        supplier_co2=resolved["supplier_co2"],
+        gas_density=resolved["gas_density_kg_nm3"],
+        gas_lhv=resolved["gas_lhv_j_nm3"],
+        params=ParamTable(list(sets.values()), _set_of_row(sets, codes)),
+    )
+    return rows, ([table[j] for j in at.tolist()] if keep_resolved else [])
+
+
+# The contract's `economics` block: (key, output, decimals).
+_CONTRACT = (
+    ("npv_eur", "npv", 0),
+    ("payback_years", "payback", 2),
+    ("irr", "irr", 4),
+    ("co2_avoided_t_per_year", "co2", 1),
+)
 
 # --- many cases ------------------------------------------------------------------------------------------------------
 
@@ -154,30 +223,32 @@ class BatchResult:
         return self.outputs[name]
 
     def contract(self, i: int) -> dict[str, float | None]:
-        o = self.outputs
-
-        def r(name: str, digits: int) -> float | None:
-            v = _finite(float(o[name][i]))
-            return None if v is None else round(v, digits)
-
-        return {
-            "npv_eur": r("npv", 0),
-            "payback_years": r("payback", 2),
-            "irr": r("irr", 4),
-            "co2_avoided_t_per_year": r("co2", 1),
-        }
+        return self._contracts(np.asarray([i], dtype=np.intp))[0]
 
     def contracts(self) -> list[dict[str, float | None]]:
-        return [self.contract(i) for i in range(len(self))]
+        return self._contracts(slice(None))
+
+    def _contracts(self, which: Any) -> list[dict[str, float | None]]:
+        """The CLI blocks of the rows `which`, column by column (rounded, None where not finite)."""
+        columns = []
+        for _, name, digits in _CONTRACT:
+            v = np.asarray(self.outputs[name][which], dtype=np.float64)
+            values: list[float | None] = np.round(v, digits).tolist()
+            for j in np.flatnonzero(~np.isfinite(v)).tolist():
+                values[j] = None
+            columns.append(values)
+        keys = [key for key, _, _ in _CONTRACT]
+        return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def evaluate_many(
-    cases: Sequence[ExchangeCase] | Rows,
+    cases: Sequence[ExchangeCase] | CaseColumns | Rows,
     assumptions: Assumptions | None = None,
     overrides: Mapping[str, float] | None = None,
 ) -> BatchResult:
     """Price N exchanges at once (no Monte Carlo). Each case uses its country's defaults unless `assumptions`
-    is given (then it applies to all); `overrides` apply on top. Pre-built `Rows` skip the resolution step."""
+    is given (then it applies to all); `overrides` apply on top. Pre-built `Rows` skip the resolution step;
+    `CaseColumns` skip building a case object per exchange."""
     rows = cases if isinstance(cases, Rows) else _rows(cases, assumptions, overrides)[0]
     return BatchResult(compute(rows), rows.kind)
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from turash.economics import BatchResult, ExchangeCase, evaluate_many
+from turash.economics.evaluate import CaseColumns
 from turash.matching.engine import MatchResult, Precision, QuantityKind, Reason
 from turash.matching.repository import LoadedFlows
 from turash.models.flow import CATEGORIES
@@ -42,6 +43,63 @@ _PRECISION = {int(p): p.name.lower() for p in Precision}
 _POPCOUNT = np.array([bin(m).count("1") for m in range(4096)], dtype=np.int16)
 
 
+_KIND_NAMES = ("mass", "energy", "volume")
+# per engine quantity kind: economics kind (index in _KIND_NAMES, -1 unknown) and the factor to a yearly amount
+_KIND_OF = np.full(256, -1, dtype=np.int8)
+_PER_YEAR = np.full(256, np.nan)
+for _code, (_kind, _factor) in _YEARLY.items():
+    _KIND_OF[_code], _PER_YEAR[_code] = _KIND_NAMES.index(_kind), _factor
+
+
+def columns(
+    index: Any, result: MatchResult, rows: np.ndarray[Any, Any], flows: LoadedFlows, class_ids: tuple[str, ...]
+) -> CaseColumns:
+    """The exchange of every match row, as columns for `evaluate_many` (no object per match)."""
+    fl = index.flows
+    srow, drow = result.supply_row[rows], result.demand_row[rows]
+    compat = index.compat
+    pair = result.class_pair[rows]
+    categories = np.asarray(CATEGORIES, dtype=object)[fl.category[srow].astype(np.intp)].tolist()
+    months = _POPCOUNT[fl.month_mask[srow] & fl.month_mask[drow]] / 12.0
+    hours = np.maximum(1.0, HOURS_PER_YEAR * months * np.minimum(fl.weekly_hours[srow], fl.weekly_hours[drow]))
+    # the smaller of both sides' yearly amounts, in the kind of the supply's (or else the demand's) quantity
+    qk_s = fl.quantity_kind[srow].astype(np.uint8)
+    qk_d = fl.quantity_kind[drow].astype(np.uint8)
+    k_s, k_d = _KIND_OF[qk_s], _KIND_OF[qk_d]
+    amount_s = fl.quantity[srow] * _PER_YEAR[qk_s]
+    amount_d = fl.quantity[drow] * _PER_YEAR[qk_d]
+    has_s = (k_s >= 0) & ~np.isnan(amount_s)
+    has_d = (k_d >= 0) & ~np.isnan(amount_d)
+    kind = np.where(has_s, k_s, np.where(has_d, k_d, -1))
+    amount = np.fmin(np.where(has_s, amount_s, np.nan), np.where(has_d & (k_d == kind), amount_d, np.nan))
+    names: list[Any] = [
+        _KIND_NAMES[k] if k >= 0 else _DEFAULT_KIND[c] for k, c in zip(kind.tolist(), categories, strict=True)
+    ]
+    info = flows.info
+    ids = np.asarray(class_ids, dtype=object)
+    return CaseColumns(
+        category=categories,
+        quantity_kind=names,
+        supply_class=ids[compat.row_of_entry[pair]].tolist(),
+        demand_class=ids[compat.indices[pair]].tolist(),
+        hazardous=fl.hazardous[srow].tolist(),
+        country=[info[k].country for k in result.demand_key[rows].tolist()],
+        transport_mode=["road"] * rows.size,
+        annual_quantity=amount,
+        distance_km=result.distance_km[rows].astype(np.float64),
+        operating_hours=hours,
+        peak_power_w=np.full(rows.size, np.nan),
+        supply_temperature_c=fl.temperature_c[srow].astype(np.float64),
+        demand_temperature_c=fl.temperature_c[drow].astype(np.float64),
+        pressure_bar=fl.pressure_bar[srow].astype(np.float64),
+        purity_pct=fl.purity_pct[srow].astype(np.float64),
+        required_purity_pct=fl.purity_pct[drow].astype(np.float64),
+        needs_treatment=(result.reasons[rows].astype(np.int64) & int(Reason.NEEDS_TREATMENT)) != 0,
+        supply_price_eur_per_unit=fl.price_eur[srow].astype(np.float64),
+        demand_price_eur_per_unit=fl.price_eur[drow].astype(np.float64),
+    )
+
+
 def _opt(value: float) -> float | None:
     return None if value != value else float(value)
 
@@ -49,47 +107,33 @@ def _opt(value: float) -> float | None:
 def cases(
     index: Any, result: MatchResult, rows: np.ndarray[Any, Any], flows: LoadedFlows, class_ids: tuple[str, ...]
 ) -> list[ExchangeCase]:
+    """The exchange of every match row as a full case (with data precision, inference and coverage, which the
+    single business case's uncertainty and risk read): `columns` plus those."""
+    c = columns(index, result, rows, flows, class_ids)
     fl = index.flows
-    srow, drow = result.supply_row[rows], result.demand_row[rows]
-    compat = index.compat
-    supply_class = compat.row_of_entry[result.class_pair[rows]].tolist()
-    demand_class = compat.indices[result.class_pair[rows]].tolist()
-    months = _POPCOUNT[fl.month_mask[srow] & fl.month_mask[drow]] / 12.0
-    hours = (HOURS_PER_YEAR * months * np.minimum(fl.weekly_hours[srow], fl.weekly_hours[drow])).tolist()
-    info = flows.info
+    srow, drow = result.supply_row[rows].tolist(), result.demand_row[rows].tolist()
     out = []
-    for i, (s, d) in enumerate(zip(srow.tolist(), drow.tolist(), strict=True)):
-        category = CATEGORIES[int(fl.category[s])]
-        kind_s, kind_d = _YEARLY.get(int(fl.quantity_kind[s])), _YEARLY.get(int(fl.quantity_kind[d]))
-        amounts = []
-        kind = None
-        for k, value in ((kind_s, fl.quantity[s]), (kind_d, fl.quantity[d])):
-            if k is not None and value == value:
-                if kind is None:
-                    kind = k[0]
-                if k[0] == kind:
-                    amounts.append(float(value) * k[1])
-        key_d = int(result.demand_key[rows[i]])
+    for i, (s, d) in enumerate(zip(srow, drow, strict=True)):
         coverage = float(result.coverage[rows[i]])
         out.append(
             ExchangeCase(
-                category=category,  # type: ignore[arg-type]
-                annual_quantity=min(amounts) if amounts else None,
-                quantity_kind=kind or _DEFAULT_KIND[category],  # type: ignore[arg-type]
-                distance_km=float(result.distance_km[rows[i]]),
-                supply_class=class_ids[supply_class[i]],
-                demand_class=class_ids[demand_class[i]],
-                operating_hours=max(1.0, hours[i]),
-                supply_temperature_c=_opt(fl.temperature_c[s]),
-                demand_temperature_c=_opt(fl.temperature_c[d]),
-                pressure_bar=_opt(fl.pressure_bar[s]),
-                purity_pct=_opt(fl.purity_pct[s]),
-                required_purity_pct=_opt(fl.purity_pct[d]),
-                hazardous=bool(fl.hazardous[s]),
-                needs_treatment=bool(int(result.reasons[rows[i]]) & int(Reason.NEEDS_TREATMENT)),
-                country=info[key_d].country,
-                supply_price_eur_per_unit=_opt(fl.price_eur[s]),
-                demand_price_eur_per_unit=_opt(fl.price_eur[d]),
+                category=c.category[i],
+                annual_quantity=_opt(c.annual_quantity[i]),
+                quantity_kind=c.quantity_kind[i],
+                distance_km=float(c.distance_km[i]),
+                supply_class=c.supply_class[i],
+                demand_class=c.demand_class[i],
+                operating_hours=float(c.operating_hours[i]),
+                supply_temperature_c=_opt(c.supply_temperature_c[i]),
+                demand_temperature_c=_opt(c.demand_temperature_c[i]),
+                pressure_bar=_opt(c.pressure_bar[i]),
+                purity_pct=_opt(c.purity_pct[i]),
+                required_purity_pct=_opt(c.required_purity_pct[i]),
+                hazardous=bool(c.hazardous[i]),
+                needs_treatment=bool(c.needs_treatment[i]),
+                country=c.country[i],
+                supply_price_eur_per_unit=_opt(c.supply_price_eur_per_unit[i]),
+                demand_price_eur_per_unit=_opt(c.demand_price_eur_per_unit[i]),
                 supply_precision=_PRECISION[int(fl.precision[s])],  # type: ignore[arg-type]
                 demand_precision=_PRECISION[int(fl.precision[d])],  # type: ignore[arg-type]
                 inferred=bool(fl.inferred[s] or fl.inferred[d]),
@@ -114,4 +158,4 @@ def price(
     """Headline economics (NPV, IRR, payback, CO2 avoided...) of every match row, vectorised."""
     if rows.size == 0:
         return _NoCases()
-    return evaluate_many(cases(index, result, rows, flows, class_ids))
+    return evaluate_many(columns(index, result, rows, flows, class_ids))
