@@ -48,7 +48,9 @@ def test_other_users_cannot_see_or_touch_an_organisation(alice: Api, bob: Api) -
         f"/api/v1/flows/{flow['id']}",
         f"/api/v1/services/{service['id']}",
     ):
-        assert bob.get(url).status_code == 403, url
+        r = bob.get(url)
+        assert r.status_code == 403, url
+        assert org["id"] not in r.text or org["id"] in url, url  # the refusal does not say whose record it is
     assert bob.patch(f"/api/v1/organizations/{org['id']}", json={"name": "pwned"}).status_code == 403
     assert bob.delete(f"/api/v1/organizations/{org['id']}").status_code == 403
     assert (

@@ -45,7 +45,8 @@ def effective_role(session: Session, principal: Principal, org: Organization) ->
 def require_role(session: Session, principal: Principal, org: Organization, min_role: str) -> OrgAccess:
     role = effective_role(session, principal, org)
     if role is None:
-        raise Forbidden("you have no access to this organisation", details={"organization_id": org.id})
+        # no details: a caller outside the organisation must not learn which organisation holds the record
+        raise Forbidden("you have no access to this organisation")
     if org.source == "register" and min_role != "viewer" and not principal.is_admin:
         raise Forbidden("organisations from public registers are read-only", details={"organization_id": org.id})
     if ROLE_RANK[role] < ROLE_RANK[min_role]:
