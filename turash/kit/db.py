@@ -37,6 +37,24 @@ class Geography(UserDefinedType[Any]):
 
 ischema_names["geography"] = Geography
 
+# Statements that change data, counted process-wide on every engine: a cached view of the data (the matching state)
+# may skip asking the database whether anything changed while this count has not moved (see `write_count`).
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLAC", "CREATE", "DROP", "ALTER")
+_writes = 0
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _count_writes(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    global _writes
+    if statement.lstrip()[:6].upper().startswith(_WRITE_VERBS):
+        _writes += 1
+
+
+def write_count() -> int:
+    """How many data-changing statements this process has sent so far (any engine, committed or not)."""
+    return _writes
+
+
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
 

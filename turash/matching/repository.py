@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 from typing import Any
@@ -108,7 +108,15 @@ class LoadedFlows:
             ),
             org=np.array([orgs.setdefault(f.organization_id, len(orgs)) for f in self.info], dtype=np.int32),
             org_ids=list(orgs),
+            country_codes=countries,
+            org_codes=orgs,
         )
+
+    def plus(self, flow: FlowInfo) -> LoadedFlows:
+        """These flows and one more (an ad-hoc query) under the next key; the facts are extended, not rebuilt."""
+        out = replace(self, info=[*self.info, flow])
+        out.__dict__["facts"] = self.facts.plus(flow)  # the cached_property's slot
+        return out
 
 
 @dataclass
@@ -118,6 +126,25 @@ class FlowFacts:
     country: np.ndarray[Any, Any]
     org: np.ndarray[Any, Any]
     org_ids: list[str]
+    country_codes: dict[str, int] = field(default_factory=dict)
+    org_codes: dict[str, int] = field(default_factory=dict)
+
+    def plus(self, flow: FlowInfo) -> FlowFacts:
+        """The facts with one more flow at the end (the codes of a new country or organisation are appended)."""
+        from turash.matching.routing import END_OF_WASTE
+
+        countries, orgs = dict(self.country_codes), dict(self.org_codes)
+        country = countries.setdefault(flow.country, len(countries)) if flow.country else -1
+        org = orgs.setdefault(flow.organization_id, len(orgs))
+        return FlowFacts(
+            has_ewc=np.append(self.has_ewc, flow.ewc_code is not None),
+            end_of_waste=np.append(self.end_of_waste, flow.resource_class in END_OF_WASTE),
+            country=np.append(self.country, np.int32(country)),
+            org=np.append(self.org, np.int32(org)),
+            org_ids=list(orgs),
+            country_codes=countries,
+            org_codes=orgs,
+        )
 
 
 def data_version(session: Session) -> str:
