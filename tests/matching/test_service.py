@@ -95,6 +95,33 @@ def test_ad_hoc_query(example) -> None:  # type: ignore[no-untyped-def]
         )
 
 
+def test_state_asks_the_database_only_after_a_write_or_a_second(example, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    asked = []
+    real = service.repository.data_version
+    monkeypatch.setattr(service.repository, "data_version", lambda s: asked.append(1) or real(s))
+    monkeypatch.setattr(service, "RECHECK_SECONDS", 3600.0)  # no other process writes during this test
+    holder: dict = {}  # type: ignore[type-arg]
+    example.flush()  # the fixture's rows are written (a pending flush would count as a write)
+    first = service.state(example, holder)
+    built = len(asked)  # building asks too (the version it was built from)
+    assert service.state(example, holder) is first and len(asked) == built  # nothing written: trusted
+    body = {"direction": "supply", "resource": "brewers grains", "quantity": 5000.0, "unit": "t/yr", "attributes": {}}
+    service.query(example, holder, body, lat=55.04, lon=11.04, nace="11.05", request=MatchRequest())
+    assert len(asked) == built and holder["matching_state"] is first  # a query reads only
+    rows = (
+        "organization,site,lat,lon,direction,resource,quantity,unit\n"
+        "New Dairy,Farm,55.06,11.06,demand,cattle feed,900,t/yr\n"
+    )
+    import_flows(example, "f.csv", data=rows.encode(), name="f.csv")
+    example.flush()
+    fresh = service.state(example, holder)
+    assert len(asked) > built and fresh is not first and len(fresh.flows) == len(first.flows) + 1
+    asked.clear()
+    assert service.state(example, holder) is fresh and not asked
+    monkeypatch.setattr(service, "RECHECK_SECONDS", 0.0)  # another process may have written: ask again
+    assert service.state(example, holder) is fresh and len(asked) == 1
+
+
 def test_excluded_partner_is_never_proposed(example) -> None:  # type: ignore[no-untyped-def]
     cement = example.scalar(sa.select(Organization).where(Organization.name == "Example Cement Works"))
     cement.attributes = {"excluded_partners": ["Example Power Station"]}

@@ -182,7 +182,7 @@ def state(session: Session, holder: dict[str, Any]) -> MatchingState:
     100k flows, more than a query; so it is asked only when this process has written something since the last
     check, or when the last check is older than RECHECK_SECONDS."""
     current: MatchingState | None = holder.get("matching_state")
-    writes, now = write_count(), time.monotonic()
+    writes, now = write_count(), time.monotonic()  # both before the check: a later write makes the next call ask
     checked = holder.get("matching_checked")
     if (
         current is not None
