@@ -8,6 +8,7 @@ are assembled in one pass. The same code serves one match (REST detail) and a mi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -61,7 +62,7 @@ def explanations(
     result: MatchResult,
     rows: np.ndarray[Any, Any],
     pc: PairColumns,
-    info: list[FlowInfo],
+    info: Sequence[FlowInfo],
     params: MatchParams,
     sector: np.ndarray[Any, Any],
     final: np.ndarray[Any, Any],

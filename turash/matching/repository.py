@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import sqlalchemy as sa
@@ -84,7 +84,7 @@ class FlowInfo:
 @dataclass
 class LoadedFlows:
     arrays: FlowArrays
-    info: list[FlowInfo]  # info[key] for engine key `key`
+    info: Sequence[FlowInfo]  # info[key] for engine key `key`
     row_of_flow: dict[str, int]
     skipped_unclassified: int
     version: str
@@ -114,9 +114,38 @@ class LoadedFlows:
 
     def plus(self, flow: FlowInfo) -> LoadedFlows:
         """These flows and one more (an ad-hoc query) under the next key; the facts are extended, not rebuilt."""
-        out = replace(self, info=[*self.info, flow])
+        out = replace(self, info=PlusOne(self.info, flow))
         out.__dict__["facts"] = self.facts.plus(flow)  # the cached_property's slot
         return out
+
+
+class PlusOne(Sequence[FlowInfo]):
+    """A sequence of flows and one more at the end, without copying it (an ad-hoc query against 1M flows)."""
+
+    __slots__ = ("base", "extra")
+
+    def __init__(self, base: Sequence[FlowInfo], extra: FlowInfo) -> None:
+        self.base, self.extra = base, extra
+
+    def __len__(self) -> int:
+        return len(self.base) + 1
+
+    @overload
+    def __getitem__(self, i: int) -> FlowInfo: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[FlowInfo]: ...
+
+    def __getitem__(self, i: int | slice) -> FlowInfo | list[FlowInfo]:
+        if isinstance(i, slice):
+            return [*self.base, self.extra][i]
+        n = len(self.base)
+        j = i + n + 1 if i < 0 else i
+        if j == n:
+            return self.extra
+        if not 0 <= j < n:
+            raise IndexError(i)
+        return self.base[j]
 
 
 @dataclass

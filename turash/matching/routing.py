@@ -11,6 +11,7 @@ hazardous and mixed waste, Annex VII information for green-listed waste); EU end
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -186,13 +187,24 @@ def _business_blocks(
 ) -> list[tuple[int, dict[str, str]]]:
     """Pairs that a side's business rules exclude (organisation attributes `excluded_partners`, `competitors`)."""
     rules: dict[str, tuple[set[str], set[str]]] = {}
-    for org_id, attrs in org_attributes.items():
+    info = flows.info
+    # the organisations of a few pairs (a query), or every organisation (a whole run)
+    parties: Iterable[str] = (
+        {info[k].organization_id for k in {*pc.s.tolist(), *pc.d.tolist()}}
+        if 2 * pc.s.shape[0] < len(org_attributes)
+        else org_attributes
+    )
+    for org_id in parties:
+        attrs = org_attributes.get(org_id)
         if attrs and ("excluded_partners" in attrs or "competitors" in attrs):
             rules[org_id] = (_names(attrs, "excluded_partners"), _names(attrs, "competitors"))
     if not rules:
         return []
-    facts, info = flows.facts, flows.info
-    with_rules = np.array([org in rules for org in facts.org_ids], dtype=bool)
+    facts = flows.facts
+    with_rules = np.zeros(len(facts.org_ids), dtype=bool)
+    for org_id in rules:
+        if org_id in facts.org_codes:
+            with_rules[facts.org_codes[org_id]] = True
     candidates = np.flatnonzero(with_rules[facts.org[pc.s]] | with_rules[facts.org[pc.d]]).tolist()
     out = []
     for i in candidates:

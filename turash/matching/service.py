@@ -513,14 +513,16 @@ def query(
         )
     key = len(st.flows.info)
     flow = columns.arrays(np.array([key], dtype=np.int64))
-    index = st.index.update(added=flow)  # a copy with the query in it, so the explanation can read both sides
     params = request.params()
-    result = match_one(index, flow, 0, params)
-    row = int(index.rows_of(np.array([key]))[0])
-    if bool(flow.is_supply[0]):
-        result = replace(result, supply_row=np.full(result.n, row, np.int32))
-    else:
-        result = replace(result, demand_row=np.full(result.n, row, np.int32))
+    result = match_one(st.index, flow, 0, params)
+    # the explanation and the economics read both sides by row: a small index of the query and its counterparts
+    counterparts = result.demand_key if bool(flow.is_supply[0]) else result.supply_key
+    index = st.index.excerpt(counterparts, added=flow)
+    result = replace(
+        result,
+        supply_row=index.rows_of(result.supply_key).astype(np.int32),
+        demand_row=index.rows_of(result.demand_key).astype(np.int32),
+    )
     catalog = get_catalog()
     best = values.get("resource_class")
     me = FlowInfo(

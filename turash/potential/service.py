@@ -23,7 +23,7 @@ import csv
 import io
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -296,7 +296,7 @@ _UNITS = {"energy": ("GWh/yr", J_PER_GWH), "mass": ("t/yr", 1000.0), "volume": (
 _GRID_CLASSES = ("electricity",)  # and its descendants (surplus electricity)
 
 
-def _grid_electricity(info: list[Any], result: Any) -> np.ndarray[Any, Any]:
+def _grid_electricity(info: Sequence[Any], result: Any) -> np.ndarray[Any, Any]:
     """Per match: True when both flows are electricity and the demand was inferred, not declared."""
     catalog = get_catalog()
     grid = {c for root in _GRID_CLASSES for c in (root, *catalog.descendants(root))}

@@ -152,9 +152,10 @@ class MatchIndex:
         return self.flows.n
 
     @classmethod
-    def build(cls, flows: FlowArrays, compat: Compatibility) -> MatchIndex:
+    def build(cls, flows: FlowArrays, compat: Compatibility, like: MatchIndex | None = None) -> MatchIndex:
         """Index `flows`. The index keeps them in its own row order (by grid cell, so that neighbours are
-        near in memory): rows in results refer to `index.flows`; keys are the stable ids."""
+        near in memory): rows in results refer to `index.flows`; keys are the stable ids. `like`: an index over
+        the same compatibility whose derived tables are reused."""
         table = compute_features(flows)
         perm = stable_argsort(table.morton)
         flows = flows.take(perm)
@@ -163,7 +164,16 @@ class MatchIndex:
         ks = flows.key[order]
         if ks.shape[0] > 1 and np.any(ks[1:] == ks[:-1]):
             raise ValueError("flow keys must be unique")
-        return cls._assemble(flows, table, compat, ks, order.astype(np.int32), None)
+        return cls._assemble(flows, table, compat, ks, order.astype(np.int32), like)
+
+    def excerpt(self, keys: ArrayLike, added: FlowArrays | None = None) -> MatchIndex:
+        """A small index of the flows with these keys (and `added`), for reading a few results in detail: its
+        cost grows with the flows taken, where `update` copies the whole index."""
+        rows = self.rows_of(np.unique(np.asarray(keys, np.int64)))
+        flows = self.flows.take(rows[rows >= 0])
+        if added is not None and added.n:
+            flows = FlowArrays.concat([flows, added])
+        return MatchIndex.build(flows, self.compat, like=self)
 
     @classmethod
     def _assemble(
