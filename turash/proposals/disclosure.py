@@ -35,14 +35,15 @@ def disclose(
     if principal.is_admin:
         return matches
     mine = set(session.scalars(sa.select(Membership.organization_id).where(Membership.user_id == principal.user.id)))
-    shown = mine | set(st.public_orgs) | _named_partners(session, mine)
+    shown = mine | _named_partners(session, mine)  # and the public organisations (not copied: thousands)
+    public = st.public_orgs
     info, rows = st.flows.info, st.flows.row_of_flow
     out = []
     for match in matches:
         copy = dict(match)
         for side in ("supply", "demand"):
             key = rows.get(match[side]["flow_id"])
-            if key is None or info[key].organization_id in shown:
+            if key is None or info[key].organization_id in shown or info[key].organization_id in public:
                 continue
             flow = info[key]
             copy[side] = {**match[side], "organization": ANONYMOUS, "site": "", "sector": flow.nace}
