@@ -458,7 +458,10 @@ def import_flows(
     }
     stage = _FlowStage(file, row_parser, encoder, template)
 
-    def write(rows: list[_Row], quarantine: list[QuarantinedRow], rows_done: int) -> None:
+    uncommitted = 0
+
+    def write(rows: list[_Row], quarantine: list[QuarantinedRow], rows_done: int, commit: bool = True) -> None:
+        nonlocal uncommitted
         places.resolve(rows)
         prints = [r.encoded[at["fingerprint"]] for r in rows if r.encoded is not None]
         present = existing_fingerprints(session, prints) if prints else set()
@@ -477,17 +480,19 @@ def import_flows(
         drop_superseded(session, declared)  # a company's own flows replace what was inferred for its site
         session.add_all(quarantine)
         session.flush()
-        if checkpoint is not None:
+        uncommitted += len(rows)
+        if checkpoint is not None and (commit or uncommitted >= FLOW_BATCH_ROWS):
             checkpoint()
+            uncommitted = 0
         if progress is not None:
             progress(rows_done, file.line_estimate)
 
     pending: list[_Row] = []
     quarantine: list[QuarantinedRow] = []
 
-    def hand_over() -> None:
+    def hand_over(commit: bool = True) -> None:
         nonlocal pending, quarantine
-        write(pending, quarantine, report.rows_total)
+        write(pending, quarantine, report.rows_total, commit)
         pending, quarantine = [], []
 
     if parallel is None:
@@ -495,6 +500,12 @@ def import_flows(
     with _collector_paused(), session.no_autoflush:
         records = _parsed_in_parallel(stage) if parallel else stage.records()
         for outcome in records:
+            if outcome is _IDLE:
+                # the parser has nothing ready: write what it has delivered rather than wait (committed with
+                # the next full batch), so that little is left to write when it finishes
+                if len(pending) >= _IDLE_WRITE_ROWS:
+                    hand_over(commit=False)
+                continue
             report.rows_total += 1
             line = outcome[1]
             if outcome[0] is _BAD:
@@ -519,6 +530,8 @@ def import_flows(
 _GOOD, _BAD = 1, 0
 ParsedRecord = tuple[int, int, Any, Any]
 _PARALLEL_MIN_ROWS = 10000  # below this, a second process costs about what it saves
+_IDLE: ParsedRecord = (-1, 0, None, None)  # from the parallel parser: nothing ready yet
+_IDLE_WRITE_ROWS = 1000  # written while waiting for the parser when at least this many are pending
 _SEND_ROWS = 2000
 _QUEUED_SENDS = 16  # how far parsing may run ahead of writing: 32,000 rows, more than a write batch
 
@@ -637,7 +650,11 @@ def _parsed_in_parallel(stage: _FlowStage) -> Iterator[ParsedRecord]:
     reader.start()
     delivered = 0
     try:
-        while (data := batches.get()) is not None:
+        while True:
+            if batches.empty():
+                yield _IDLE
+            if (data := batches.get()) is None:
+                break
             for record in pickle.loads(data):  # noqa: S301 - our own child's output, through a private pipe
                 delivered += 1
                 yield record
