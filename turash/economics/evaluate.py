@@ -51,13 +51,21 @@ def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def _set_code(country: str | None, assumptions: Assumptions | None) -> str:
+    """Which assumption set a case uses: "given" ones, else its country's (the EU default when unknown)."""
+    return "given" if assumptions is not None else (country or EU).upper()
+
+
+def _assumptions_for(code: str, assumptions: Assumptions | None, overrides: Mapping[str, float] | None) -> Assumptions:
+    base = assumptions if assumptions is not None else Assumptions.for_country(code)
+    return base.with_overrides(**dict(overrides or {}))
+
+
 def _assumption_set(
     case: ExchangeCase, assumptions: Assumptions | None, overrides: Mapping[str, float] | None
 ) -> tuple[str, Assumptions]:
-    if assumptions is not None:
-        return "given", assumptions.with_overrides(**dict(overrides or {}))
-    code = (case.country or EU).upper()
-    return code, Assumptions.for_country(code).with_overrides(**dict(overrides or {}))
+    code = _set_code(case.country, assumptions)
+    return code, _assumptions_for(code, assumptions, overrides)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,16 +155,10 @@ def _rows(
     resolved once and its values spread by index, so the cost per case is a few array operations."""
     c = cases if isinstance(cases, CaseColumns) else CaseColumns.of(cases)
     n = len(c.category)
-    codes = ["given"] * n if assumptions is not None else [(x or EU).upper() for x in c.country]
-    sets: dict[str, Assumptions] = {}
-    for code in dict.fromkeys(codes):
-        sets[code] = (
-            assumptions.with_overrides(**dict(overrides or {}))
-            if assumptions is not None
-            else Assumptions.for_country(code).with_overrides(**dict(overrides or {}))
-        )
+    codes = [_set_code(x, assumptions) for x in c.country]
+    sets = {code: _assumptions_for(code, assumptions, overrides) for code in dict.fromkeys(codes)}
     if not sets:
-        sets[EU] = Assumptions.for_country(EU).with_overrides(**dict(overrides or {}))
+        sets[EU] = _assumptions_for(EU, None, overrides)
     keys = list(zip(c.category, c.quantity_kind, c.supply_class, c.demand_class, c.hazardous, codes, strict=True))
     distinct: dict[tuple[Any, ...], int] = {}
     at = np.fromiter((distinct.setdefault(k, len(distinct)) for k in keys), dtype=np.intp, count=n)
