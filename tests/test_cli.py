@@ -62,6 +62,7 @@ def test_exit_codes_and_quarantine(cli_db: str, tmp_path: Path) -> None:
     code, out, _ = run("import", "flows", str(bad))
     assert code == 1
     assert "parsecs" in out and "3" in out
+    assert "measures [length]" in " ".join(out.split())  # the reason is printed as text, not read as markup
     code, out, _ = run("quarantine", "list", "--format", "json")
     rows = json.loads(out)["quarantine"]
     assert [(r["file"], r["row"], r["column"]) for r in rows] == [("bad.csv", 3, "unit")]

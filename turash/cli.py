@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -104,6 +105,12 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _add_row(table: Table, *cells: str) -> None:
+    """A table row of plain text: the cells hold users' words and error texts, which may contain square
+    brackets (pint's "[length]") that rich would otherwise read as markup and drop."""
+    table.add_row(*(escape(c) for c in cells))
 
 
 def _print_json(payload: Any, file: Path | None = None) -> None:
@@ -240,7 +247,7 @@ def _print_report(report: Any) -> None:
         for column in ("row", "column", "reason"):
             table.add_column(column)
         for problem in report.problems[:200]:
-            table.add_row(str(problem.row or "-"), problem.column or "-", problem.reason)
+            _add_row(table, str(problem.row or "-"), problem.column or "-", problem.reason)
         out.print(table)
         if len(report.problems) > 200:
             out.print(f"... and {len(report.problems) - 200} more problems")
@@ -449,7 +456,8 @@ def flows_list(
     ):
         table.add_column(column)
     for r in records:
-        table.add_row(
+        _add_row(
+            table,
             r["flow_id"],
             r["organization"],
             r["site"],
@@ -496,7 +504,7 @@ def quarantine_list(
     for column in ("file", "row", "column", "reason"):
         table.add_column(column)
     for r in rows:
-        table.add_row(str(r["file"]), str(r["row"] or "-"), str(r["column"] or "-"), str(r["reason"]))
+        _add_row(table, str(r["file"]), str(r["row"] or "-"), str(r["column"] or "-"), str(r["reason"]))
     out.print(table)
 
 
@@ -612,7 +620,8 @@ def match(
         table.add_column(column, overflow="fold")
     for m in matches:
         sup, dem = m["supply"], m["demand"]
-        table.add_row(
+        _add_row(
+            table,
             f"{m['score']:.2f}",
             f"{sup['organization']} / {sup['site']}",
             sup["resource"],
@@ -686,7 +695,8 @@ def potential(
     for column in ("score", "supplier", "supply", "receiver", "demand", "amount", "km", "capex", "CO2 t/yr"):
         table.add_column(column, overflow="fold")
     for o in report["opportunities"][:top]:
-        table.add_row(
+        _add_row(
+            table,
             f"{o['score']:.2f}",
             o["supplier"],
             o["supply"],
@@ -756,7 +766,7 @@ def economics(
         ("price band", e["price_band"]),
         *((f"risk: {k}", f"{v['level']}: {'; '.join(v['reasons'])}") for k, v in e["risk"].items()),
     ):
-        table.add_row(label, str(value))
+        _add_row(table, label, str(value))
     out.print(table)
 
 
