@@ -26,6 +26,8 @@ TEMPLATES = [
                  supply_class="treated_wastewater", demand_class="process_water"),
     ExchangeCase(category="gas", annual_quantity=50e6, quantity_kind="mass", distance_km=8.0,
                  supply_class="fermentation_co2", demand_class="greenhouse_co2"),
+    ExchangeCase(category="energy", annual_quantity=10e3 * MWH, quantity_kind="energy", distance_km=2.0,
+                 supply_class="lng_cold", demand_class="cooling_energy"),
     ExchangeCase(category="material", annual_quantity=30e6, quantity_kind="mass", distance_km=40.0,
                  supply_class="coal_fly_ash", demand_class="supplementary_cementitious_material"),
     ExchangeCase(category="material", annual_quantity=8e6, quantity_kind="mass", distance_km=25.0,

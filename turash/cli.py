@@ -719,6 +719,7 @@ class ReportFormat(StrEnum):
     table = "table"
     json = "json"
     html = "html"
+    pdf = "pdf"
 
 
 @app.command("economics")
@@ -727,17 +728,28 @@ def economics(
     assumption: Annotated[list[str] | None, typer.Option("--set", help="Override an assumption: name=value.")] = None,
     output: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.table,
     file: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to a file (html: the one-page case).")
+        Path | None,
+        typer.Option("--output", "-o", help="Write to a file (html, pdf: the one-page case; pdf needs it)."),
     ] = None,
 ) -> None:
     """The business case of a match: NPV, IRR, payback, CO2 avoided, ranges, tornado, price band, risk."""
     from turash.economics import report
     from turash.economics import service as economics_service
 
+    if output == ReportFormat.pdf and file is None:
+        raise _fail("--format pdf writes a binary file: give it with --output FILE.pdf")
     with _runtime() as runtime, runtime.uow() as uow:
         data = economics_service.business_case(
             uow.session, runtime.extras, runtime.cache, match_id, economics_service.parse_overrides(assumption)
         )
+    if output == ReportFormat.pdf:
+        assert file is not None  # checked above
+        try:
+            file.write_bytes(report.render_pdf(data))
+        except OSError as exc:
+            raise _fail(f"cannot write {file}: {exc.strerror or exc}") from None
+        err.print(f"wrote {file}")
+        return
     if output == ReportFormat.html:
         text = report.render_html(data)
         if file:

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         description="Folder with the reference data files (Hotmaps, E-PRTR, EWC...). Unset: `../shared/data` "
         "beside the checkout, else a user cache folder filled by download.",
     )
+    economics_file: Path | None = Field(
+        None,
+        description="YAML file of the operator's economic assumptions (`default:` and `countries: {DK: ...}`, "
+        "name: value) over the built-in defaults, e.g. discount rate, prices, carbon price. Re-read when it changes.",
+    )
     data_mirror_url: str | None = Field(
         None,
         description="Base URL serving the reference files under their local names; replaces the upstream "

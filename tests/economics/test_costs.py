@@ -67,3 +67,11 @@ def test_heat_loss_grows_with_diameter_and_temperature() -> None:
     hot = costs.heat_loss_w_per_m(np.array([0.06]), 90.0, 8.0, 0.2, 2.2)
     assert big[0] > small[0] and hot[0] > small[0]
     assert costs.heat_loss_w_per_m(np.array([0.06]), 5.0, 8.0, 0.2, 2.2)[0] == 0.0
+
+
+def test_pressure_classes_follow_the_pn_series() -> None:
+    from turash.economics.costs import pressure_class
+
+    pn, factor = pressure_class(np.array([np.nan, 2.0, 10.0, 16.0, 16.5, 30.0, 63.0, 500.0]), 0.12)
+    assert pn.tolist() == [16, 16, 16, 16, 25, 40, 63, 160]  # never below PN 16, the smallest step that holds
+    assert np.allclose(factor, [1, 1, 1, 1, 1.12, 1.24, 1.36, 1.6])

@@ -6,6 +6,7 @@ import math
 import time
 from dataclasses import replace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -218,11 +219,20 @@ def test_many_equals_one_by_one(heat_case: ExchangeCase, ash_case: ExchangeCase)
     assert len(batch) == 7
     # the columnar input (what the matching engine passes) prices exactly as the case objects do
     assert evaluate_many(CaseColumns.of(cases)).contracts() == batch.contracts()
-    assert batch.contract(6) == dict.fromkeys(("npv_eur", "payback_years", "irr", "co2_avoided_t_per_year"))
+    assert batch.contract(6) == dict.fromkeys(
+        ("npv_eur", "payback_years", "irr", "co2_avoided_t_per_year", "price_band")
+    )
     assert batch.contract(4) != batch.contract(1)  # treatment costs
     for i, case in enumerate(cases):
-        one = evaluate(case, samples=0).as_contract()
-        many = batch.contract(i)
+        full = evaluate(case, samples=0)
+        one, many = full.as_contract(), batch.contract(i)
+        band = many.pop("price_band")  # the batch's band is the full case's, rounded to the cent
+        if full.price_band is None:
+            assert band is None
+        else:
+            assert band["unit"] == full.price_band.unit
+            assert math.isclose(band["low"], full.price_band.low, abs_tol=0.005)
+            assert math.isclose(band["high"], full.price_band.high, abs_tol=0.005)
         for key, value in one.items():
             if value is None:
                 assert many[key] is None
@@ -239,3 +249,53 @@ def test_one_case_with_monte_carlo_is_fast(heat_case: ExchangeCase) -> None:
         times.append(time.perf_counter() - t0)
     times.sort()
     assert times[len(times) // 2] < 0.015  # target 5 ms; generous here for a loaded CI machine (see the bench)
+
+
+def test_a_higher_pressure_class_costs_more_pipe() -> None:
+    water = ExchangeCase(
+        category="water",
+        annual_quantity=2e6,
+        quantity_kind="volume",
+        distance_km=3.0,
+        supply_class="treated_wastewater",
+        demand_class="process_water",
+    )
+    low, high = evaluate(water, samples=0), evaluate(replace(water, pressure_bar=30.0), samples=0)
+    assert low.breakdown["pressure_class"] == 16 and high.breakdown["pressure_class"] == 40
+    assert math.isclose(high.breakdown["capex_pipe"] / low.breakdown["capex_pipe"], 1.24, rel_tol=1e-9)
+    used = {u[0]: u for u in high.assumptions}
+    assert used["pressure_class"][1] == 40 and used["pressure_class_step_share"][3] == "engineering"
+    assert high.npv_eur is not None and low.npv_eur is not None and high.npv_eur < low.npv_eur
+
+
+def test_cold_travels_as_chilled_water_not_by_cable(heat_case: ExchangeCase) -> None:
+    # 10 GWh/yr of LNG regasification cold for a district-cooling network 2 km away.
+    cold = ExchangeCase(
+        category="energy",
+        annual_quantity=10e3 * MWH,
+        quantity_kind="energy",
+        distance_km=2.0,
+        supply_class="lng_cold",
+        demand_class="cooling_energy",
+        operating_hours=8760.0,
+    )
+    r = evaluate(cold, samples=0)
+    used = {u[0] for u in r.assumptions}
+    assert {
+        "dc_supply_temperature_c",
+        "dc_return_temperature_c",
+        "chiller_cop",
+    } <= used and "cable_eur_per_m" not in used
+    b = r.breakdown
+    assert b["capex_pipe"] > 0 and b["capex_hx"] > 0 and b["electricity"] > 0  # pipes, exchanger and pumps
+    # The same power as heat with a 30 K carrier difference needs a smaller pipe than cold with 8 K.
+    heat = evaluate(replace(heat_case, annual_quantity=10e3 * MWH, distance_km=2.0, operating_hours=8760.0), samples=0)
+    assert b["diameter_m"] > heat.breakdown["diameter_m"]
+    # Electricity that the receiver's chillers no longer use: the cold's value is the power price over the COP.
+    assert b["benefit_receiver"] == pytest.approx((10e3 * MWH - b["loss"]) / MWH * 150.0 / 3.0, rel=1e-6)
+
+
+def test_stated_temperatures_are_listed_as_used(heat_case: ExchangeCase) -> None:
+    used = {u[0]: u for u in evaluate(replace(heat_case, supply_temperature_c=85.0), samples=0).assumptions}
+    assert used["supply_temperature_c"][1:] == (85.0, "°C", "stated by the supplier")
+    assert used["demand_temperature_c"][3] != "stated by the receiver"  # the class default, with its source

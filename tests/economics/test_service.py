@@ -24,6 +24,10 @@ def test_business_case_of_the_fly_ash_example(example) -> None:  # type: ignore[
     assert e["npv_range"]["p10"] <= e["npv_range"]["p50"] <= e["npv_range"]["p90"]
     assert e["co2_avoided_t_per_year"] > 0 and e["assumptions"] and e["risk"]["regulatory"]["level"]
     assert ash["economics"]["co2_avoided_t_per_year"] == pytest.approx(e["co2_avoided_t_per_year"], rel=0.01)
+    # Every match shows its win-win price band, the same as its full business case's.
+    band, full = ash["economics"]["price_band"], e["price_band"]
+    assert band["unit"] == full["unit"] == "EUR/t" and band["low"] < band["high"]
+    assert (band["low"], band["high"]) == (pytest.approx(full["low"], abs=0.01), pytest.approx(full["high"], abs=0.01))
     dearer = service.business_case(example, {}, MemoryCache(), ash["id"], {"discount_rate": 0.12})
     assert dearer["economics"]["npv_eur"] < e["npv_eur"]  # NPV falls with the discount rate
     with pytest.raises(ValidationFailed):

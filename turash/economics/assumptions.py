@@ -10,7 +10,9 @@ catalogue's own `turash/catalog/data/sources.yaml`). A value a request overrides
 
 from __future__ import annotations
 
+import hashlib
 import math
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -265,6 +267,118 @@ def get_data() -> EconomicsData:
     return load_data()
 
 
+# --- the operator's price settings ---------------------------------------------------------------------------------
+OPERATOR = "operator"  # source id of a value the operator's economics file sets
+RECHECK_SECONDS = 1.0  # how often the data and settings files are checked for changes
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorSettings:
+    """The operator's economics file (`TURASH_ECONOMICS_FILE`): values for every country and per country."""
+
+    default: Mapping[str, Param] = field(default_factory=dict)
+    countries: Mapping[str, Mapping[str, Param]] = field(default_factory=dict)
+
+
+def _operator_file() -> Path | None:
+    from turash.config import get_settings
+
+    return get_settings().economics_file
+
+
+def load_operator_settings(path: Path | None, data: EconomicsData) -> OperatorSettings:
+    """Read the operator's file: `default: {name: value}` and `countries: {DK: {name: value}}`, where a value is a
+    number or `{value, source?, note?}`. Every problem (unknown name, bad number, bad country) is reported at once,
+    naming the file and the key."""
+    if path is None:
+        return OperatorSettings()
+    raw = _read(path)
+    if raw is None:
+        return OperatorSettings()
+    if not isinstance(raw, dict) or not set(raw) <= {"default", "countries"}:
+        raise EconomicsDataError(f"{path}: expected the keys 'default' and/or 'countries'")
+    problems: list[str] = []
+
+    def values(where: str, entries: Any) -> dict[str, Param]:
+        out: dict[str, Param] = {}
+        if not isinstance(entries, dict):
+            problems.append(f"{where}: expected name: value pairs")
+            return out
+        for name, entry in entries.items():
+            spot = f"{where}.{name}"
+            if name not in data.params:
+                problems.append(f"{spot}: unknown economic assumption")
+                continue
+            number, source, note = (
+                (entry.get("value"), entry.get("source", OPERATOR), entry.get("note"))
+                if isinstance(entry, dict)
+                else (entry, OPERATOR, None)
+            )
+            try:
+                value = _number(spot, number)
+            except EconomicsDataError as exc:
+                problems.append(exc.message)
+                continue
+            assert value is not None
+            out[name] = Param(name, value, data.params[name].unit, str(source), note or "set by the operator")
+        return out
+
+    default = values(f"{path.name}: default", raw.get("default") or {})
+    countries: dict[str, dict[str, Param]] = {}
+    for code, entries in (raw.get("countries") or {}).items():
+        if not (isinstance(code, str) and len(code) == 2 and code.isupper()):
+            problems.append(f"{path.name}: countries.{code}: not an ISO 3166-1 alpha-2 code")
+            continue
+        countries[code] = values(f"{path.name}: countries.{code}", entries)
+    if problems:
+        raise EconomicsDataError("; ".join(problems), details=problems)
+    return OperatorSettings(default, countries)
+
+
+@lru_cache(maxsize=1)
+def get_operator_settings() -> OperatorSettings:
+    return load_operator_settings(_operator_file(), get_data())
+
+
+_stamp: tuple[Any, ...] | None = None
+_fingerprint = ""
+_checked_at = -math.inf
+
+
+def fingerprint() -> str:
+    """A digest of everything the assumption sets are built from: the data files and the operator's economics file.
+    Checked at most once a second; when a file changed, the data and the cached sets are reloaded, so a price
+    setting changed on disk is used (and keys new cache entries) without a restart."""
+    global _stamp, _fingerprint, _checked_at
+    now = time.monotonic()
+    if _fingerprint and now - _checked_at < RECHECK_SECONDS:
+        return _fingerprint
+    _checked_at = now
+    files = sorted(DATA_DIR.glob("*.yaml"))
+    operator = _operator_file()
+    if operator is not None:
+        files.append(operator)
+    stamp = tuple((str(f), *_stat(f)) for f in files)
+    if stamp != _stamp:
+        digest = hashlib.sha256()
+        for f in files:
+            digest.update(str(f.name).encode())
+            digest.update(f.read_bytes() if f.is_file() else b"")
+        get_data.cache_clear()
+        get_operator_settings.cache_clear()
+        _for_country.cache_clear()
+        _stamp, _fingerprint = stamp, digest.hexdigest()[:20]
+    return _fingerprint
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (0, -1)
+    return (st.st_mtime_ns, st.st_size)
+
+
 @dataclass(frozen=True, slots=True)
 class Assumptions:
     """The parameters one evaluation uses: EU defaults, a country's checked values, then a request's overrides."""
@@ -274,6 +388,7 @@ class Assumptions:
 
     @classmethod
     def for_country(cls, country: str | None = None) -> Assumptions:
+        fingerprint()  # reloads the sets when a data or settings file changed
         return _for_country((country or EU).upper())
 
     def with_overrides(self, **overrides: float) -> Assumptions:
@@ -307,7 +422,11 @@ class Assumptions:
 
 @lru_cache(maxsize=64)
 def _for_country(code: str) -> Assumptions:
+    """EU defaults, then the country's checked values, then the operator's values for all, then for the country."""
     data = get_data()
+    operator = get_operator_settings()
     values = dict(data.params)
     values.update(data.countries.get(code, {}))
+    values.update(operator.default)
+    values.update(operator.countries.get(code, {}))
     return Assumptions(code, values)

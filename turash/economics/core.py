@@ -21,6 +21,8 @@ CAT = {c: i for i, c in enumerate(CATEGORIES)}
 KIND = {k: i for i, k in enumerate(QUANTITY_KINDS)}
 MODE = {m: i for i, m in enumerate(TRANSPORT_MODES)}
 SECONDS_PER_HOUR = 3600.0
+# Cost-model codes beyond the categories: cold (an "energy" flow of the cooling classes) moves as chilled water.
+COOLING = len(CATEGORIES)
 
 
 class ParamTable:
@@ -147,7 +149,8 @@ def _heat(r: Rows, p: ParamTable, m: Multipliers) -> dict[str, Array]:
     route = _route_m(r, p, m)
     flow = power_out / (costs.WATER_DENSITY * costs.WATER_CP * dt)  # m3/s of carrier
     _, od, lines = costs.pipe_size(flow, p("dh_velocity_m_per_s"))
-    capex_pipe = lines * costs.trench_cost_per_m(od, p("dh_c1_eur_per_m"), p("dh_c2_eur_per_m2")) * route
+    pn, pn_factor = costs.pressure_class(r.pressure_bar, p("pressure_class_step_share"))  # PN 16 unless stated
+    capex_pipe = pn_factor * lines * costs.trench_cost_per_m(od, p("dh_c1_eur_per_m"), p("dh_c2_eur_per_m2")) * route
     loss_w = (
         lines
         * costs.heat_loss_w_per_m(
@@ -170,6 +173,58 @@ def _heat(r: Rows, p: ParamTable, m: Multipliers) -> dict[str, Array]:
         "cop": np.where(hp, cop, np.nan),
         "diameter_m": od * np.ones_like(q),
         "route_m": route * np.ones_like(q),
+        "pressure_class": pn * np.ones_like(q),
+    }
+
+
+def _cooling(r: Rows, p: ParamTable, m: Multipliers) -> dict[str, Array]:
+    """Cold delivered as chilled water through a pipe pair (district cooling): the same cost curve, sizing and
+    pumping as a heat line, but the small supply-return difference (6/14 °C) makes the pipe far larger for the same
+    power, and the ground warms the water (a gain, not a loss). A plate exchanger separates the two circuits."""
+    q = r.quantity * m.quantity  # J/yr of cold
+    seconds = r.hours * SECONDS_PER_HOUR
+    power = np.where(np.isfinite(r.peak_w), r.peak_w * m.quantity, q / seconds)
+    t_supply, t_return = p("dc_supply_temperature_c"), p("dc_return_temperature_c")
+    dt = np.maximum(np.asarray(t_return - t_supply, dtype=np.float64), 1.0)
+    flow = power / (costs.WATER_DENSITY * costs.WATER_CP * dt)
+    _, od, lines = costs.pipe_size(flow, p("dc_velocity_m_per_s"))
+    route = _route_m(r, p, m)
+    pn, pn_factor = costs.pressure_class(r.pressure_bar, p("pressure_class_step_share"))
+    capex_pipe = (
+        p("dc_pipe_cost_factor")
+        * pn_factor
+        * lines
+        * route
+        * costs.trench_cost_per_m(od, p("dh_c1_eur_per_m"), p("dh_c2_eur_per_m2"))
+    )
+    # Heat the ground gives to the colder pipes: the loss formula with the temperatures the other way round.
+    gain_w = (
+        lines
+        * costs.heat_loss_w_per_m(
+            od,
+            p("ground_temperature_c"),
+            (t_supply + t_return) / 2.0,
+            p("heat_loss_u0_w_per_mk"),
+            p("heat_loss_u1_w_per_m2k"),
+        )
+        * route
+    )
+    gain = np.minimum(gain_w * seconds, q)
+    area = costs.hx_area_m2(power, p("hx_u_w_per_m2k"), np.asarray(p("hx_min_approach_k"), dtype=np.float64))
+    capex_hx = costs.hx_installed_cost_eur(
+        area, p("hx_cost_a_usd"), p("hx_cost_b_usd"), p("hx_cost_n"), p("hx_install_factor"), p("usd2010_to_eur_now")
+    )
+    pump_w = costs.pumping_power_w(2.0 * p("pressure_gradient_pa_per_m") * route, flow, p("pump_efficiency"))
+    return {
+        "capex_pipe": capex_pipe,
+        "capex_equipment": capex_hx,
+        "capex_hx": capex_hx,
+        "delivered": q - gain,
+        "loss": gain,
+        "electricity": pump_w * seconds,
+        "diameter_m": od * np.ones_like(q),
+        "route_m": route * np.ones_like(q),
+        "pressure_class": pn * np.ones_like(q),
     }
 
 
@@ -184,8 +239,10 @@ def _steam(r: Rows, p: ParamTable, m: Multipliers) -> dict[str, Array]:
     flow = peak_kg_s / costs.steam_density_kg_m3(pressure)
     _, od, lines = costs.pipe_size(flow, p("steam_velocity_m_per_s"))
     route = _route_m(r, p, m)
+    pn, pn_factor = costs.pressure_class(pressure, p("pressure_class_step_share"))
     capex_pipe = (
         p("steam_pipe_cost_factor")
+        * pn_factor
         * lines
         * route
         * costs.trench_cost_per_m(od, p("dh_c1_eur_per_m"), p("dh_c2_eur_per_m2"))
@@ -210,6 +267,7 @@ def _steam(r: Rows, p: ParamTable, m: Multipliers) -> dict[str, Array]:
         "loss": np.where(is_mass, loss_j / h_fg, loss_j),
         "diameter_m": od * np.ones_like(q),
         "route_m": route * np.ones_like(q),
+        "pressure_class": pn * np.ones_like(q),
     }
 
 
@@ -220,8 +278,11 @@ def _water(r: Rows, p: ParamTable, m: Multipliers) -> dict[str, Array]:
     flow = volume / seconds
     _, od, lines = costs.pipe_size(flow, p("water_velocity_m_per_s"))
     route = _route_m(r, p, m)
+    pressure = np.where(np.isfinite(r.pressure_bar), r.pressure_bar, p("water_default_pressure_bar"))
+    pn, pn_factor = costs.pressure_class(pressure, p("pressure_class_step_share"))
     capex_pipe = (
         p("water_pipe_cost_factor")
+        * pn_factor
         * lines
         * route
         * costs.trench_cost_per_m(od, p("dh_c1_eur_per_m"), p("dh_c2_eur_per_m2"))
@@ -236,6 +297,7 @@ def _water(r: Rows, p: ParamTable, m: Multipliers) -> dict[str, Array]:
         "electricity": pump_w * seconds,
         "diameter_m": od * np.ones_like(q),
         "route_m": route * np.ones_like(q),
+        "pressure_class": pn * np.ones_like(q),
     }
 
 
@@ -248,8 +310,10 @@ def _gas(r: Rows, p: ParamTable, m: Multipliers) -> dict[str, Array]:
     flow = costs.gas_actual_flow_m3_s(nm3 / seconds, pressure)
     _, od, lines = costs.pipe_size(flow, p("gas_velocity_m_per_s"))
     route = _route_m(r, p, m)
+    pn, pn_factor = costs.pressure_class(pressure, p("pressure_class_step_share"))
     capex_pipe = (
         p("gas_pipe_cost_factor")
+        * pn_factor
         * lines
         * route
         * costs.trench_cost_per_m(od, p("dh_c1_eur_per_m"), p("dh_c2_eur_per_m2"))
@@ -265,6 +329,7 @@ def _gas(r: Rows, p: ParamTable, m: Multipliers) -> dict[str, Array]:
         "electricity": pump_w * seconds,
         "diameter_m": od * np.ones_like(q),
         "route_m": route * np.ones_like(q),
+        "pressure_class": pn * np.ones_like(q),
     }
 
 
@@ -313,6 +378,7 @@ BLOCKS: dict[int, Block] = {
     CAT["gas"]: _gas,
     CAT["energy"]: _energy,
     CAT["material"]: _material,
+    COOLING: _cooling,
 }
 KEYS = (
     "capex_pipe",
@@ -330,13 +396,14 @@ KEYS = (
     "cop",
     "diameter_m",
     "route_m",
+    "pressure_class",
 )
 
 
 def _blocks(rows: Rows, mult: Multipliers) -> tuple[dict[str, Array], int]:
     """Run each category's model on its rows; a single row is broadcast against the multipliers."""
     n = max(len(rows), mult.size)
-    out = {k: np.full(n, np.nan if k in ("cop", "diameter_m") else 0.0) for k in KEYS}
+    out = {k: np.full(n, np.nan if k in ("cop", "diameter_m", "pressure_class") else 0.0) for k in KEYS}
     if len(rows) == 1:
         block = BLOCKS.get(int(rows.category[0]))
         if block is not None and bool(rows.computable[0]):
@@ -404,6 +471,7 @@ def compute(rows: Rows, mult: Multipliers | None = None) -> Outputs:
         "cop": b["cop"],
         "diameter_m": b["diameter_m"],
         "route_m": b["route_m"],
+        "pressure_class": b["pressure_class"],
         "npv": finance.npv(capex, annual, rate, years),
         "irr": finance.irr(capex, annual, years),
         "payback": finance.simple_payback(capex, annual, years),

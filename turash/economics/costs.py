@@ -71,6 +71,21 @@ def pipe_size(flow_m3_s: Array, velocity_m_s: Array | float) -> tuple[Array, Arr
     return DN_M[idx], OD_M[idx], lines
 
 
+# The PN series of EN 1333 (pressure classes of piping components, bar at 20 °C).
+PN_BAR = np.array([6, 10, 16, 25, 40, 63, 100, 160], dtype=np.float64)
+PN_BASE = 2  # index of PN 16: the class a district-heating or water main is built to anyway
+
+
+def pressure_class(pressure_bar: Array, step_share: Array | float) -> tuple[Array, Array]:
+    """The smallest PN class (EN 1333) that holds the operating pressure, and the pipe cost factor it implies:
+    1 up to PN 16, then 1 + step_share per class above it (a screening rule; `pressure_class_step_share`).
+    An unknown pressure is taken as PN 16; beyond PN 160 the top class is used. Returns (PN bar, factor)."""
+    p = np.asarray(pressure_bar, dtype=np.float64)
+    idx = np.minimum(np.searchsorted(PN_BAR, np.where(np.isfinite(p), p, 0.0), side="left"), len(PN_BAR) - 1)
+    idx = np.maximum(idx, PN_BASE)
+    return PN_BAR[idx], np.asarray(1.0 + step_share * (idx - PN_BASE), dtype=np.float64)
+
+
 def trench_cost_per_m(outer_diameter_m: Array, c1: Array | float, c2: Array | float) -> Array:
     """District-heating construction cost per trench metre, C = C1 + C2 · d_a (persson_werner_2011)."""
     return np.asarray(c1 + c2 * np.asarray(outer_diameter_m), dtype=np.float64)

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import finance, risk
 from .assumptions import EU, Assumptions
-from .core import CAT, KIND, MODE, Multipliers, Outputs, ParamTable, Rows, compute
+from .core import CAT, COOLING, KIND, MODE, Multipliers, Outputs, ParamTable, Rows, compute
 from .model import (
     DISPLAY_UNIT,
     BusinessCase,
@@ -171,7 +171,7 @@ def _rows(
     quantity, distance = c.annual_quantity, c.distance_km
     short = c.purity_pct < c.required_purity_pct  # False where either is unknown (NaN)
     rows = Rows(
-        category=spread([CAT[k[0]] for k in distinct], np.int8),
+        category=spread([COOLING if r.cooling else CAT[k[0]] for k, r in zip(distinct, table, strict=True)], np.int8),
         kind=spread([KIND[k[1]] for k in distinct], np.int8),
         treat=np.asarray(c.needs_treatment, dtype=bool) | short,
         mode=np.array([MODE[m] for m in c.transport_mode], dtype=np.int8),
@@ -224,13 +224,13 @@ class BatchResult:
     def __getitem__(self, name: str) -> Array:
         return self.outputs[name]
 
-    def contract(self, i: int) -> dict[str, float | None]:
+    def contract(self, i: int) -> dict[str, Any]:
         return self._contracts(np.asarray([i], dtype=np.intp))[0]
 
-    def contracts(self) -> list[dict[str, float | None]]:
+    def contracts(self) -> list[dict[str, Any]]:
         return self._contracts(slice(None))
 
-    def _contracts(self, which: Any) -> list[dict[str, float | None]]:
+    def _contracts(self, which: Any) -> list[dict[str, Any]]:
         """The CLI blocks of the rows `which`, column by column (rounded, None where not finite)."""
         columns = []
         for _, name, digits in _CONTRACT:
@@ -240,7 +240,28 @@ class BatchResult:
                 values[j] = None
             columns.append(values)
         keys = [key for key, _, _ in _CONTRACT]
-        return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+        blocks: list[dict[str, Any]] = [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+        for block, band in zip(blocks, self._bands(which), strict=True):
+            block["price_band"] = band
+        return blocks
+
+    def _bands(self, which: Any) -> list[dict[str, Any] | None]:
+        """The win-win price band of the rows `which` in the unit a person reads (EUR/t, EUR/MWh, EUR/m3): the
+        transfer prices at which both sides beat their alternative; None where there is none."""
+        kind = np.asarray(self.kind[which], dtype=np.intp)
+        per = _DISPLAY_PER[kind]
+        low = np.asarray(self.outputs["price_floor"][which], dtype=np.float64) * per
+        high = np.asarray(self.outputs["price_ceiling"][which], dtype=np.float64) * per
+        exists = np.isfinite(low) & np.isfinite(high) & (high > low)
+        lows, highs = np.round(low, 2).tolist(), np.round(high, 2).tolist()
+        return [
+            {"low": lows[j] + 0.0, "high": highs[j], "unit": _DISPLAY_NAME[kind[j]]} if ok else None
+            for j, ok in enumerate(exists.tolist())
+        ]
+
+
+_DISPLAY_PER = np.array([DISPLAY_UNIT[k][1] for k in KIND], dtype=np.float64)  # SI unit → display unit, by kind
+_DISPLAY_NAME = [f"EUR/{DISPLAY_UNIT[k][0]}" for k in KIND]
 
 
 def evaluate_many(
@@ -354,8 +375,18 @@ def evaluate(
     loss = base("loss")
     loss_share = loss / (delivered + loss) if case.category in ("heat", "steam") and delivered + loss > 0 else None
     used = {u[0]: u for u in res.used}
-    for name in _PARAMS_BY_CATEGORY[case.category] + _COMMON_PARAMS:
+    cooling = int(rows.category[0]) == COOLING
+    for name in _PARAMS_BY_CATEGORY["cooling" if cooling else case.category] + _COMMON_PARAMS:
         used.setdefault(name, a.param(name).as_tuple())
+    if math.isfinite(base("pressure_class")):
+        used["pressure_class"] = ("pressure_class", base("pressure_class"), "PN (bar)", "EN 1333 series")
+    # Stated temperatures replace the class defaults the resolution listed (it runs once per kind of exchange).
+    for name, stated, who in (
+        ("supply_temperature_c", case.supply_temperature_c, "supplier"),
+        ("demand_temperature_c", case.demand_temperature_c, "receiver"),
+    ):
+        if stated is not None and name in used:
+            used[name] = (name, stated, "°C", f"stated by the {who}")
     if case.demand_price_eur_per_unit is not None:
         used["receiver_value"] = (
             "receiver_value",
@@ -384,6 +415,7 @@ def evaluate(
             "loss",
             "route_m",
             "diameter_m",
+            "pressure_class",
             "cop",
         )
         if math.isfinite(base(k))
@@ -457,7 +489,13 @@ _COMMON_PARAMS = [
     "om_pipe_share",
     "om_equipment_share",
 ]
-_PIPE = ["dh_c1_eur_per_m", "dh_c2_eur_per_m2", "pressure_gradient_pa_per_m", "pump_efficiency"]
+_PIPE = [
+    "dh_c1_eur_per_m",
+    "dh_c2_eur_per_m2",
+    "pressure_gradient_pa_per_m",
+    "pump_efficiency",
+    "pressure_class_step_share",
+]
 _PARAMS_BY_CATEGORY: dict[str, list[str]] = {
     "heat": [
         *_PIPE,
@@ -492,6 +530,7 @@ _PARAMS_BY_CATEGORY: dict[str, list[str]] = {
         *_PIPE,
         "water_velocity_m_per_s",
         "water_pipe_cost_factor",
+        "water_default_pressure_bar",
         "water_treatment_eur_per_m3",
         "water_treatment_capex_eur_per_m3_yr",
     ],
@@ -504,6 +543,24 @@ _PARAMS_BY_CATEGORY: dict[str, list[str]] = {
         "gas_treatment_capex_eur_per_t_yr",
     ],
     "energy": ["cable_eur_per_m"],
+    "cooling": [
+        *_PIPE,
+        "dc_supply_temperature_c",
+        "dc_return_temperature_c",
+        "dc_velocity_m_per_s",
+        "dc_pipe_cost_factor",
+        "chiller_cop",
+        "ground_temperature_c",
+        "heat_loss_u0_w_per_mk",
+        "heat_loss_u1_w_per_m2k",
+        "hx_u_w_per_m2k",
+        "hx_min_approach_k",
+        "hx_cost_a_usd",
+        "hx_cost_b_usd",
+        "hx_cost_n",
+        "hx_install_factor",
+        "usd2010_to_eur_now",
+    ],
     "material": [
         "road_eur_per_tkm",
         "rail_eur_per_tkm",

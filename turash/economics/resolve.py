@@ -36,6 +36,7 @@ class Resolved:
     demand_temperature_c: float = math.nan
     gas_density_kg_nm3: float = math.nan
     gas_lhv_j_nm3: float = math.nan
+    cooling: bool = False  # cold, priced and piped as chilled water (district cooling)
     notes: tuple[str, ...] = ()
     used: tuple[Used, ...] = ()
 
@@ -140,6 +141,7 @@ def resolve(
     t_s = t_d = math.nan
     rho = lhv = math.nan
     recv_v = recv_c = supp_v = supp_c = 0.0
+    cooling = False
 
     if category == "service":
         return Resolved(False, notes=("services are not priced by the economics module",))
@@ -206,10 +208,11 @@ def resolve(
             return Resolved(False, notes=("energy must be given as energy (J/yr)",))
         price = _p(a, "electricity_price_eur_per_mwh", used) / J_PER_MWH
         if "cooling_energy" in s_chain or "cooling_energy" in d_chain:
-            # Cooling replaces electricity for chillers: an engineering COP of 3 (no published source here).
-            used.append(("chiller_cop", 3.0, "1", "engineering"))
+            # Cold replaces the electricity of the receiver's own chillers, and travels as chilled water.
+            cop = _p(a, "chiller_cop", used)
             grid = _p(a, "grid_co2_t_per_mwh", used) / J_PER_MWH
-            recv_v, recv_c = price / 3.0, grid / 3.0
+            recv_v, recv_c = price / cop, grid / cop
+            cooling = True
         else:
             recv_v = price
             notes.append(
@@ -244,7 +247,7 @@ def resolve(
         organic = _is_organic(supply_class)
         name = "landfill_co2e_organic_t_per_t" if organic else "landfill_co2e_inert_t_per_t"
         supp_c = _p(a, name, used) / KG_PER_T
-    return Resolved(True, recv_v, recv_c, supp_v, supp_c, t_s, t_d, rho, lhv, tuple(notes), tuple(used))
+    return Resolved(True, recv_v, recv_c, supp_v, supp_c, t_s, t_d, rho, lhv, cooling, tuple(notes), tuple(used))
 
 
 def _gas_family(s_chain: tuple[str, ...], d_chain: tuple[str, ...]) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from turash.economics import evaluate
+from turash.economics import assumptions, evaluate
 from turash.kit.cache import Cache
 from turash.kit.errors import NotFound, ValidationFailed
 from turash.matching import economics as match_economics
@@ -35,6 +35,14 @@ def parse_overrides(pairs: list[str] | None) -> dict[str, float]:
     return out
 
 
+def cache_key(case: dict[str, Any], overrides: dict[str, float] | None) -> str:
+    """The cache key of a business case: its inputs (the exchange, as the flows define it), the request's overrides
+    and the fingerprint of the data and price-setting files. A changed flow or price setting changes the key, so a
+    stale result is never read (it expires with its hour)."""
+    inputs = [case, sorted((overrides or {}).items()), assumptions.fingerprint()]
+    return "econ:" + hashlib.sha256(json.dumps(inputs, default=str, sort_keys=True).encode()).hexdigest()
+
+
 def business_case(
     session: Session, holder: dict[str, Any], cache: Cache, match_id: str, overrides: dict[str, float] | None = None
 ) -> dict[str, Any]:
@@ -49,12 +57,7 @@ def business_case(
     if result is None:
         raise NotFound(f"the flows of match '{match_id}' do not fit together", details={"id": match_id})
     case = match_economics.cases(st.index, result, np.array([0]), st.flows, st.catalog.class_ids)[0]
-    key = (
-        "econ:"
-        + hashlib.sha256(
-            json.dumps([asdict(case), sorted((overrides or {}).items())], default=str, sort_keys=True).encode()
-        ).hexdigest()
-    )
+    key = cache_key(asdict(case), overrides)
     cached = cache.get(key)
     if cached is not None:
         economics = json.loads(cached)

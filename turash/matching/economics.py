@@ -148,7 +148,7 @@ class _NoCases:
 
     outputs: ClassVar[Any] = defaultdict(lambda: np.zeros(0))
 
-    def contracts(self) -> list[dict[str, float | None]]:
+    def contracts(self) -> list[dict[str, Any]]:
         return []
 
 
