@@ -71,7 +71,7 @@ def test_match_by_id_is_stable_and_recomputable(example) -> None:  # type: ignor
     with pytest.raises(NotFound):
         service.match_for_pair(example, {}, "mnot-a-match")
     ash, dairy = (
-        first["supply"]["flow_id"],
+        next(m for m in matches if m["supply"]["resource"] == "fly ash")["supply"]["flow_id"],
         next(m for m in matches if m["demand"]["resource"] == "cattle feed")["demand"]["flow_id"],
     )
     with pytest.raises(NotFound, match="do not fit"):

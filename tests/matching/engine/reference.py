@@ -222,12 +222,15 @@ def evaluate(
         economic = C.NEUTRAL_SCORE
     elif pipe > 0:
         if fam_s >= 0 and fam_s == fam_d:
-            economic = min(max(1 - f32(pipe) * dist / (uv * min(f32(qs), f32(qd))), 0.0), 1.0)
+            qx = min(f32(qs), f32(qd))
+            per_km_year = f32(pipe) + C.PIPE_SQRT_EUR_PER_KM_YEAR.get((Category(cat), fam_s), 0.0) * math.sqrt(qx)
+            economic = min(max(1 - per_km_year * dist / (uv * qx), 0.0), 1.0)
         else:
             economic = C.NEUTRAL_SCORE
     else:
         truck = f32(C.TRUCK_EUR_PER_UNIT_KM[_value_family(fl, s)])
-        economic = min(max(1 - truck * dist / uv, 0.0), 1.0)
+        handling = C.TRUCK_EUR_PER_UNIT[fam_s] if fam_s >= 0 else 0.0  # by the quantity's family, when known
+        economic = min(max(1 - (truck * dist + handling) / uv, 0.0), 1.0)
     trust = _trust(fl, s) * _trust(fl, d) * p.unknown_trust_factor**unknown
     distance = math.exp(-C.DISTANCE_DECAY * dist / radius) if math.isfinite(radius) else 1.0
     sub = (q, temporal, quantity, economic, trust, distance)

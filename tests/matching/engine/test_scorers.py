@@ -69,21 +69,52 @@ def test_temporal():
 
 @given(d=st.floats(0, 300), v=st.floats(1e-3, 1.0))
 def test_economic_truck_decreases_with_distance(d, v):
-    e1, _ = score_economic(v, 0.0, 1e-4, 0.0, math.nan, math.nan, False, d)
-    e2, _ = score_economic(v, 0.0, 1e-4, 0.0, math.nan, math.nan, False, d + 10)
+    handling = C.TRUCK_EUR_PER_UNIT[C.FAMILY_MASS]
+    e1, _ = score_economic(v, 0.0, 1e-4, 0.0, math.nan, math.nan, False, d, handling)
+    e2, _ = score_economic(v, 0.0, 1e-4, 0.0, math.nan, math.nan, False, d + 10, handling)
     assert 0 <= e2 <= e1 <= 1
+    assert score_economic(v, 0.0, 1e-4, 0.0, math.nan, math.nan, False, d, 0.0)[0] >= e1  # handling costs
 
 
 def test_economic_pipe_and_unknowns():
     pipe = C.PIPE_EUR_PER_KM_YEAR[0]
+    sqrt_term = C.PIPE_SQRT_EUR_PER_KM_YEAR[(0, C.FAMILY_ENERGY)]
     value = 45 / C.J_PER_MWH
     q = 10e6 * C.SECONDS_PER_YEAR  # 10 MW all year
-    e, r = score_economic(0.0, value, 0.0, pipe, q, q, True, 2.0)
-    assert math.isclose(e, 1 - pipe * 2.0 / (value * q)) and r & Reason.PIPE
-    assert score_economic(0.0, value, 0.0, pipe, math.nan, q, True, 2.0)[0] == C.NEUTRAL_SCORE
-    assert score_economic(math.nan, value, 0.0, pipe, q, q, True, 2.0)[0] == C.NEUTRAL_SCORE
-    e, r = score_economic(0.0, value, 0.0, pipe, 1.0, 1.0, True, 2.0)
+    e, r = score_economic(0.0, value, 0.0, pipe, q, q, True, 2.0, sqrt_term)
+    assert math.isclose(e, 1 - (pipe + sqrt_term * math.sqrt(q)) * 2.0 / (value * q)) and r & Reason.PIPE
+    assert score_economic(0.0, value, 0.0, pipe, math.nan, q, True, 2.0, sqrt_term)[0] == C.NEUTRAL_SCORE
+    assert score_economic(math.nan, value, 0.0, pipe, q, q, True, 2.0, sqrt_term)[0] == C.NEUTRAL_SCORE
+    e, r = score_economic(0.0, value, 0.0, pipe, 1.0, 1.0, True, 2.0, sqrt_term)
     assert e == 0.0 and r & Reason.NOT_VIABLE
+
+
+def test_the_scorer_prices_a_pipe_as_the_business_case_does():
+    """The engine's pipe cost per km·year is the business case's annualised pipe investment and upkeep (before
+    rounding the bore up to a standard DN), from the same parameters."""
+    from turash.economics import Assumptions, ExchangeCase, evaluate
+    from turash.economics.finance import capital_recovery_factor
+
+    a = Assumptions.for_country("EU")
+    power_w = 10e6
+    q = power_w * C.SECONDS_PER_YEAR  # 10 MW all year, J/yr
+    engine = C.PIPE_EUR_PER_KM_YEAR[0] + C.PIPE_SQRT_EUR_PER_KM_YEAR[(0, C.FAMILY_ENERGY)] * math.sqrt(q)
+    case = ExchangeCase(
+        category="heat",
+        annual_quantity=q,
+        quantity_kind="energy",
+        distance_km=1.0,
+        operating_hours=C.SECONDS_PER_YEAR / 3600.0,
+        supply_class="heat_70_100c",
+        demand_class="district_heating_heat",
+    )
+    b = evaluate(case, samples=0).breakdown
+    annual = float(capital_recovery_factor(a["discount_rate"], a["lifetime_years"])) + a["om_pipe_share"]
+    business = b["capex_pipe"] * annual  # EUR per year for one km of straight line
+    # The business case rounds the bore up to the next DN and uses the outer diameter: a somewhat dearer pipe.
+    assert 0.8 * business < engine <= business
+    # And the receiver's value per unit is the business case's gas-boiler heat price.
+    assert math.isclose(C.CATEGORY_PURCHASE_VALUE[(0, C.FAMILY_ENERGY)], 50.0 / 0.9 / C.J_PER_MWH)
 
 
 @given(a=unit, b=unit, n=st.integers(0, 3))

@@ -12,10 +12,12 @@ are slow to compile). Parallel work runs instead as `nogil` kernels on a small p
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import numpy as np
@@ -33,6 +35,25 @@ try:  # pragma: no cover - depends on the environment
 except ImportError:  # pragma: no cover
     numba = None
     HAVE_NUMBA = False
+
+
+def _cache_dir() -> Path:
+    """Where compiled kernels are kept: a folder per version of the engine's sources.
+
+    Numba checks a cached kernel only against its own file's time stamp, not against the kernels it calls from
+    other files, so after a change to `scorers.py` a cached caller in `candidates.py` would still run the old
+    scorer. Keying the folder by a digest of every engine source file makes any change start from a clean cache."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    digest.update(str(getattr(numba, "__version__", "")).encode())
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "turash" / "numba"
+    return base / digest.hexdigest()[:16]
+
+
+if numba is not None and not os.environ.get("NUMBA_CACHE_DIR"):  # pragma: no branch
+    numba.config.CACHE_DIR = str(_cache_dir())
 
 
 def n_threads() -> int:

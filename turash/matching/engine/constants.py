@@ -1,12 +1,13 @@
 """Every number the scorers assume, in one place, with where it comes from.
 
-These are first-order European averages for ranking candidates, not prices for a deal: the economics module
-will replace the economic ones with site-specific figures (NPV, IRR, payback) for the matches it prices.
+The economic ones come from the economics module (its parameters and cost formulas, reduced to a few numbers per
+category); the business case of a match then prices it in full (NPV, IRR, payback).
 Units are SI per base unit of the quantity's family: EUR/kg (mass), EUR/J (energy), EUR/m3 (volume).
 """
 
 from __future__ import annotations
 
+from turash.economics.screening import screening
 from turash.matching.engine.types import Category, Precision, QuantityKind
 
 SECONDS_PER_YEAR = 365.25 * 24 * 3600.0
@@ -30,48 +31,47 @@ RATE_KINDS = (QuantityKind.MASS_RATE, QuantityKind.POWER, QuantityKind.VOLUME_RA
 PRECISION_TRUST = {Precision.ROUGH: 0.5, Precision.ESTIMATED: 0.75, Precision.MEASURED: 1.0}
 INFERRED_TRUST = 0.6
 
-# --- economic value per base unit ---------------------------------------------------------------------------
-# What the receiver would otherwise pay for the resource, when the demand states no price.
-# Energy: 45 EUR/MWh, heat from a natural-gas boiler at ~35 EUR/MWh gas (Eurostat nrg_pc_203, non-household
-#   band I3, 2019-2024 range 25-80 EUR/MWh) over ~0.9 boiler efficiency.
-# Mass: 30 EUR/t, secondary raw materials (fly ash, gypsum, slag, aggregates: 10-50 EUR/t; EU Raw Materials
-#   Information System market notes). Steam: 25 EUR/t (~0.7 MWh per tonne at the energy price above).
-#   CO2 and other gases by mass: 50 EUR/t (merchant food-grade CO2 is 50-150 EUR/t).
-# Volume: 1.5 EUR/m3, industrial water supply tariffs (EEA, "Water pricing in Europe", 2-3 EUR/m3 incl.
-#   wastewater; supply alone ~1-2 EUR/m3).
-DEFAULT_PURCHASE_VALUE = {FAMILY_MASS: 0.030, FAMILY_ENERGY: 45.0 / J_PER_MWH, FAMILY_VOLUME: 1.5}
+# --- economic value per base unit, and transport --------------------------------------------------------------
+# Derived from the economics module's parameters and cost formulas (turash/economics/screening.py: the same
+# gas, power, water, CO2 and material prices, landfill charges, road haulage and the district-heating pipe cost
+# curve C = C1 + C2·d of Persson & Werner 2011 that the business case uses), for the EU defaults and the operator's
+# settings (TURASH_ECONOMICS_FILE) as they are when the process starts.
+# Value the receiver avoids (when the demand states no price) and the supplier avoids (when the supply states no
+# gate fee), EUR per base unit; truck EUR per unit·km plus handling per unit; pipe EUR per km·year = A + B·√Q for a
+# yearly amount Q (the bore that carries Q grows with √Q).
+_SCREEN = screening()
+_FAMILY_NAME = {FAMILY_MASS: "mass", FAMILY_ENERGY: "energy", FAMILY_VOLUME: "volume"}
+_CATEGORY_NAME = {c: c.name.lower() for c in Category}
+# The purchase value of a family when the category has no entry of its own (e.g. a material given as volume).
+DEFAULT_PURCHASE_VALUE = {
+    FAMILY_MASS: _SCREEN.purchase[("material", "mass")],
+    FAMILY_ENERGY: _SCREEN.purchase[("heat", "energy")],
+    FAMILY_VOLUME: _SCREEN.purchase[("water", "volume")],
+}
 CATEGORY_PURCHASE_VALUE = {
-    (Category.STEAM, FAMILY_MASS): 0.025,
-    (Category.GAS, FAMILY_MASS): 0.050,
+    (c, f): _SCREEN.purchase[(_CATEGORY_NAME[c], name)]
+    for c in Category
+    for f, name in _FAMILY_NAME.items()
+    if (_CATEGORY_NAME[c], name) in _SCREEN.purchase
 }
-# What the supplier would otherwise pay to get rid of it, when the supply states no gate fee.
-# Mass (material): 80 EUR/t, landfill gate fee plus landfill tax (EEA, "Economic instruments and separate
-#   collection systems", 2023: typical total 50-150 EUR/t). Volume (water): 1.0 EUR/m3 wastewater charge.
-# Heat, steam, energy and gases are released at no charge (cooling costs ignored).
 DEFAULT_DISPOSAL_COST = {
-    (Category.MATERIAL, FAMILY_MASS): 0.080,
-    (Category.WATER, FAMILY_VOLUME): 1.0,
+    (c, f): _SCREEN.disposal[(_CATEGORY_NAME[c], name)]
+    for c in Category
+    for f, name in _FAMILY_NAME.items()
+    if (_CATEGORY_NAME[c], name) in _SCREEN.disposal
 }
-
-# --- transport ------------------------------------------------------------------------------------------------
-# Truck: 0.10 EUR per tonne-km for bulk road freight (EU average 0.08-0.15 EUR/t·km incl. loading, e.g.
-#   European Commission, "Handbook on the external costs of transport" 2019 and operator tariffs);
-#   liquids by tanker at 0.10 EUR per m3-km (water ~1 t/m3). Energy does not travel by truck: its cost is
-#   set so high that the economic score is 0 unless the two sites are the same.
-TRUCK_EUR_PER_UNIT_KM = {FAMILY_MASS: 0.10 / 1000.0, FAMILY_VOLUME: 0.10, FAMILY_ENERGY: 1.0}
-# Pipe: investment per km annualised with a capital recovery factor (6 %, 30 years -> 0.0726) plus 1 %/yr O&M.
-#   Heat (district heating transmission, DN 200-400): 1.0 MEUR/km (Persson & Werner 2011, "Heat distribution
-#   and the future competitiveness of district heating", Appl. Energy 88; Heat Roadmap Europe 2017);
-#   steam 1.5 MEUR/km; water 0.5 MEUR/km; gas (small CO2/H2 line) 0.8 MEUR/km; electricity (MV cable) 0.3 MEUR/km.
-ANNUITY_PLUS_OM = 0.0726 + 0.01
+TRUCK_EUR_PER_UNIT_KM = {f: _SCREEN.truck_per_km[name] for f, name in _FAMILY_NAME.items()}
+TRUCK_EUR_PER_UNIT = {f: _SCREEN.truck_fixed[name] for f, name in _FAMILY_NAME.items()}
 PIPE_EUR_PER_KM_YEAR = {
-    Category.HEAT: 1.0e6 * ANNUITY_PLUS_OM,
-    Category.STEAM: 1.5e6 * ANNUITY_PLUS_OM,
-    Category.WATER: 0.5e6 * ANNUITY_PLUS_OM,
-    Category.GAS: 0.8e6 * ANNUITY_PLUS_OM,
-    Category.ENERGY: 0.3e6 * ANNUITY_PLUS_OM,
+    c: _SCREEN.pipe_fixed[_CATEGORY_NAME[c]] for c in Category if _CATEGORY_NAME[c] in _SCREEN.pipe_fixed
 }
-# Categories moved by pipe; the rest (material, service) by truck.
+PIPE_SQRT_EUR_PER_KM_YEAR = {
+    (c, f): _SCREEN.pipe_sqrt[(_CATEGORY_NAME[c], name)]
+    for c in Category
+    for f, name in _FAMILY_NAME.items()
+    if (_CATEGORY_NAME[c], name) in _SCREEN.pipe_sqrt
+}
+# Categories moved by pipe (or cable); the rest (material, service) by truck.
 PIPE_CATEGORIES = frozenset(PIPE_EUR_PER_KM_YEAR)
 
 # --- quality ---------------------------------------------------------------------------------------------------

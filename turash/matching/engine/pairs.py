@@ -47,6 +47,7 @@ from turash.matching.engine.prefilter import (
     PV_APPROACH,
     PV_INCLUDE_INFERRED,
     PV_LIFT,
+    PV_LINK,
     PV_LOG_MIN_COVERAGE,
     PV_RADIUS,
     PV_RELAX,
@@ -186,7 +187,13 @@ def evaluate(
         flags_s = (packs >> PACK_FLAGS_SHIFT) & 255
         flags_d = (packd >> PACK_FLAGS_SHIFT) & 255
         if ok:  # noqa: SIM102
-            if sri[s, IORG] == dri[d, IORG] or (not incl_inferred and ((flags_s | flags_d) & FLAG_INFERRED)) or ((flags_s & FLAG_HAZARDOUS) and not (flags_d & FLAG_PERMIT)) or min(sri[s, ITO], dri[d, ITO]) < max(sri[s, IFROM], dri[d, IFROM]) or (packs & packd & 0xFFF) == 0:  # noqa: E501
+            if (
+                sri[s, IORG] == dri[d, IORG]
+                or (not incl_inferred and ((flags_s | flags_d) & FLAG_INFERRED))
+                or ((flags_s & FLAG_HAZARDOUS) and not (flags_d & FLAG_PERMIT))
+                or min(sri[s, ITO], dri[d, ITO]) < max(sri[s, IFROM], dri[d, IFROM])
+                or (packs & packd & 0xFFF) == 0
+            ):
                 ok = False
         ts = float(srec[s, FTEMP])
         if ok:
@@ -286,6 +293,7 @@ def evaluate(
             float(drec[d, FQUANTITY]),
             same,
             dist,
+            pvt[cur, PV_LINK + cat * 4 + fam_s],
         )
         trust = score_trust(float(srec[s, FTRUST]), float(drec[d, FTRUST]), popcount12(unknown), unknown_factor)
         distance = score_distance(dist, radius)

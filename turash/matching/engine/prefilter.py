@@ -28,9 +28,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from turash.matching.engine import constants as C
 from turash.matching.engine._jit import jit
 from turash.matching.engine.geo import EARTH_RADIUS_KM
-from turash.matching.engine.types import F32, F64, I32, N_CATEGORIES, U8, U16, Bool, MatchParams, Relaxation
+from turash.matching.engine.types import (
+    F32,
+    F64,
+    I32,
+    N_CATEGORIES,
+    U8,
+    U16,
+    Bool,
+    Category,
+    MatchParams,
+    Relaxation,
+)
 
 if TYPE_CHECKING:
     from turash.matching.engine.index import MatchIndex
@@ -45,7 +57,24 @@ PV_UNKNOWN_TRUST = PV_LIFT + 1
 PV_WEIGHTS = PV_UNKNOWN_TRUST + 1  # 6, normalised
 PV_INCLUDE_INFERRED = PV_WEIGHTS + 6
 PV_RELAX = PV_INCLUDE_INFERRED + 1
-PV_LEN = PV_RELAX + 1
+# 7 × 4: the economic scorer's link term by (supply category, quantity family + 1; 0 = unknown family): for pipes
+# B of the pipe cost A + B·√Q per km·year, for trucks the handling cost per unit (constants, from the economics).
+PV_LINK = PV_RELAX + 1
+PV_LEN = PV_LINK + N_CATEGORIES * 4
+
+
+def _link_terms() -> F64:
+    out = np.zeros((N_CATEGORIES, 4), np.float64)
+    for c in Category:
+        for f in (C.FAMILY_MASS, C.FAMILY_ENERGY, C.FAMILY_VOLUME):
+            if c in C.PIPE_CATEGORIES:
+                out[c, f + 1] = C.PIPE_SQRT_EUR_PER_KM_YEAR.get((c, f), 0.0)
+            else:
+                out[c, f + 1] = C.TRUCK_EUR_PER_UNIT[f]
+    return out.ravel()
+
+
+_LINK_TERMS = _link_terms()
 
 RELAX_QUALITY = int(Relaxation.HEAT_PUMP | Relaxation.TREATMENT | Relaxation.PRESSURE)
 # The fallback's steps, each adding to the previous one.
@@ -73,6 +102,7 @@ def _param_vector(params: MatchParams, relax: int) -> F64:
     pv[PV_WEIGHTS : PV_WEIGHTS + 6] = params.weights.vector()
     pv[PV_INCLUDE_INFERRED] = 1.0 if params.include_inferred else 0.0
     pv[PV_RELAX] = float(relax)
+    pv[PV_LINK:] = _LINK_TERMS
     pv.setflags(write=False)
     return pv
 

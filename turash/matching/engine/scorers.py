@@ -9,7 +9,8 @@
   1 − 0.1 per decade of surplus, floored at 0.6 (an oversized supply still serves the demand). Unknown: 0.5.
 - economic: the share of the exchange's value left after transport, clip(1 − cost / value, 0, 1). Value per
   unit = avoided disposal (supply) + avoided purchase (demand), from stated prices or category defaults;
-  truck cost per unit·km; pipe cost per km·year spread over the yearly amount exchanged. Unknown: 0.5.
+  truck cost per unit·km plus handling per unit; pipe cost per km·year A + B·√Q (the pipe that carries the
+  yearly amount Q), spread over Q. Prices and costs come from the economics module. Unknown: 0.5.
 - trust: sqrt(t_s)·sqrt(t_d) by precision (rough/estimated/measured) and inference, × `unknown_trust_factor`
   per rule that passed on an unknown value.
 - distance: exp(−2·d / radius of the supply's category).
@@ -122,8 +123,10 @@ def score_economic(
     q_d: float,
     same_family: bool,
     dist_km: float,
+    link: float,
 ) -> tuple[float, int]:
-    """value_*: EUR per base unit; truck_s: EUR per unit·km; pipe_s: EUR per km·year; q_*: yearly amounts."""
+    """value_*: EUR per base unit; truck_s: EUR per unit·km; pipe_s: A of the pipe cost A + B·√Q per km·year;
+    q_*: yearly amounts; link: B for a pipe, the handling cost per unit for a truck."""
     uv = value_s + value_d
     reasons = 0
     if pipe_s > 0.0:
@@ -133,9 +136,10 @@ def score_economic(
     if pipe_s > 0.0:
         if not same_family or math.isnan(q_s) or math.isnan(q_d):
             return _NEUTRAL, reasons
-        cost = pipe_s * dist_km / (uv * min(q_s, q_d))
+        q = min(q_s, q_d)
+        cost = (pipe_s + link * math.sqrt(q)) * dist_km / (uv * q)
     else:
-        cost = truck_s * dist_km / uv
+        cost = (truck_s * dist_km + link) / uv
     ratio = 1.0 - cost
     if ratio <= 0.0:
         return 0.0, reasons | _NOT_VIABLE
