@@ -29,13 +29,18 @@ def _named_partners(session: Session, mine: set[str]) -> set[str]:
     return {org for pair in rows for org in pair} - mine
 
 
+def visible_organizations(session: Session, mine: set[str]) -> set[str]:
+    """The private organisations a member of `mine` sees by name: its own and partners named in a proposal."""
+    return mine | _named_partners(session, mine)
+
+
 def disclose(
     session: Session, principal: Principal, st: MatchingState, matches: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     if principal.is_admin:
         return matches
     mine = set(session.scalars(sa.select(Membership.organization_id).where(Membership.user_id == principal.user.id)))
-    shown = mine | _named_partners(session, mine)  # and the public organisations (not copied: thousands)
+    shown = visible_organizations(session, mine)  # and the public organisations (not copied: thousands)
     public = st.public_orgs
     info, rows = st.flows.info, st.flows.row_of_flow
     out = []

@@ -6,11 +6,13 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, status
 
 from turash.auth.dependencies import PrincipalDep, RuntimeDep, UowDep
+from turash.kit.document import DOCUMENT_RESPONSES, FORMATS, http_response
 from turash.kit.errors import NotFound
 from turash.kit.pagination import PageParams, page_params
+from turash.matching.endpoints import MatchReader
 from turash.models import Notification
 from turash.models.base import utcnow
-from turash.proposals import service
+from turash.proposals import packet, service
 from turash.proposals.schemas import CommentCreate, NdaRecord, ProposalCreate, StatusChange
 
 router = APIRouter(tags=["proposals"])
@@ -67,6 +69,34 @@ def record_nda(acc: ProposalAccessDep, data: NdaRecord, uow: UowDep) -> dict[str
     """Record that both parties signed an NDA: from then on each sees the other's name and contacts."""
     service.record_nda(uow, acc, data.note)
     return service.view(uow.session, acc)
+
+
+@router.get("/proposals/{proposal_id}/packet", operation_id="proposal_packet", responses=DOCUMENT_RESPONSES)
+def proposal_packet(
+    acc: ProposalAccessDep,
+    uow: UowDep,
+    runtime: RuntimeDep,
+    format: Annotated[str, Query(pattern=FORMATS)] = "json",
+) -> object:
+    """The partner packet of a proposal (JSON, HTML or PDF): both flows' specifications and the contacts as the
+    disclosure stage allows, the economics and risk summary, the next steps, and template clauses for an NDA and a
+    supply agreement (templates, to be checked by a lawyer)."""
+    data = packet.proposal_packet(uow.session, runtime.extras, runtime.cache, acc)
+    return http_response(data, format, packet.document, f"partner-packet-{acc.proposal.id}")
+
+
+@router.get("/matches/{match_id}/packet", operation_id="match_packet", responses=DOCUMENT_RESPONSES)
+def match_packet(
+    match_id: MatchReader,
+    uow: UowDep,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    format: Annotated[str, Query(pattern=FORMATS)] = "json",
+) -> object:
+    """The partner packet of a match before any proposal: the caller's side in full, the other party anonymous
+    (unless public or already named to the caller in a proposal), economics, next steps and the templates."""
+    data = packet.match_packet(uow.session, runtime.extras, runtime.cache, principal, match_id)
+    return http_response(data, format, packet.document, f"partner-packet-{match_id}")
 
 
 @router.get("/users/me/notifications", operation_id="list_notifications")

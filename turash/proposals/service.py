@@ -308,16 +308,35 @@ def stage(proposal: Proposal, role: str) -> str:
 
 def _counterpart(session: Session, proposal: Proposal, side: str, level: str) -> dict[str, Any]:
     """One side as the other party may see it at this stage of the proposal."""
-    snap = proposal.snapshot.get(side) or {}
-    flow = session.get(ResourceFlow, proposal.supply_flow_id if side == "supply" else proposal.demand_flow_id)
+    flow_id = proposal.supply_flow_id if side == "supply" else proposal.demand_flow_id
+    return side_view(
+        session,
+        flow_id,
+        _org_of_flow(proposal, side),
+        proposal.snapshot.get(side) or {},
+        proposal.snapshot.get("distance_km"),
+        level,
+    )
+
+
+def side_view(
+    session: Session,
+    flow_id: str | None,
+    org_id: str | None,
+    snap: dict[str, Any],
+    distance_km: float | None,
+    level: str,
+) -> dict[str, Any]:
+    """One side of an exchange at a disclosure level: anonymous (sector, distance band, quantity band), named
+    (+ organisation, site, contacts) or full (+ the flow's data and the site's location)."""
+    flow = session.get(ResourceFlow, flow_id) if flow_id else None
     site = session.get(Site, flow.site_id) if flow else None
-    org_id = _org_of_flow(proposal, side)
     org = session.get(Organization, org_id) if org_id else None
     out: dict[str, Any] = {
         "resource": snap.get("resource"),
         "resource_class": snap.get("resource_class"),
         "sector": (site.nace if site else None) or (org.nace if org else None),
-        "distance_band": _band(proposal.snapshot.get("distance_km"), (1, 5, 10, 25, 50, 100), "km"),
+        "distance_band": _band(distance_km, (1, 5, 10, 25, 50, 100), "km"),
         "quantity_band": _quantity_band(flow),
     }
     if level == "anonymous":
