@@ -47,6 +47,7 @@ TAGS = [
     {"name": "economics", "description": "Business cases: NPV, IRR, payback, CO2, ranges, price band, risk."},
     {"name": "potential", "description": "Regional symbiosis potential from declared, register and inferred flows."},
     {"name": "proposals", "description": "Deals: proposals, their states and trail, staged disclosure, notifications."},
+    {"name": "facilitation", "description": "Facilitators, the marketplace of facilitated matches, claims, outcomes."},
     {"name": "system", "description": "Health and metadata."},
 ]
 
@@ -204,6 +205,7 @@ def install_docs(app: FastAPI) -> None:
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> FastAPI:
     from turash.auth.endpoints import router as auth_router
     from turash.economics.endpoints import router as economics_router
+    from turash.facilitation.endpoints import router as facilitation_router
     from turash.flows.endpoints import router as flows_router
     from turash.matching.endpoints import router as matching_router
     from turash.organizations.endpoints import router as organizations_router
@@ -258,6 +260,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         economics_router,
         potential_router,
         proposals_router,
+        facilitation_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

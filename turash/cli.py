@@ -40,6 +40,7 @@ users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 flows_app = typer.Typer(help="Resource flows.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Rows that failed validation.", no_args_is_help=True)
 export_app = typer.Typer(help="Export data.", no_args_is_help=True)
+facilitation_app = typer.Typer(help="The facilitators' marketplace.", no_args_is_help=True)
 for sub, name in (
     (import_app, "import"),
     (db_app, "db"),
@@ -47,6 +48,7 @@ for sub, name in (
     (flows_app, "flows"),
     (quarantine_app, "quarantine"),
     (export_app, "export"),
+    (facilitation_app, "facilitation"),
 ):
     app.add_typer(sub, name=name)
 
@@ -780,6 +782,39 @@ def economics(
     ):
         _add_row(table, label, str(value))
     out.print(table)
+
+
+@facilitation_app.command("refresh")
+def facilitation_refresh() -> None:
+    """Open a marketplace case for every stored facilitated match that has none, and send the SLA reminders that
+    are due (what a scheduler runs, e.g. hourly)."""
+    from turash.facilitation import service as facilitation
+
+    with _runtime() as runtime, runtime.uow() as uow:
+        opened = facilitation.refresh_queue(uow.session)
+        reminded = facilitation.remind_overdue(uow.session)
+        uow.commit()
+    out.print(f"{opened} cases opened, {reminded} overdue cases reminded", markup=False, highlight=False)
+
+
+@facilitation_app.command("stats")
+def facilitation_stats(output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table) -> None:
+    """Cases, outcomes and success rates per facilitator and per router rule."""
+    from turash.facilitation import service as facilitation
+
+    with _runtime() as runtime, runtime.uow() as uow:
+        data = facilitation.stats(uow.session)
+    if output == OutputFormat.json:
+        _print_json(data)
+        return
+    columns = ("cases", "open", "claimed", "agreed", "failed", "success_rate", "reminded", "median_hours_to_outcome")
+    for title, rows, key in (("facilitator", data["facilitators"], "organization"), ("rule", data["rules"], "rule")):
+        table = Table(title=f"by {title}")
+        for c in (title, *columns):
+            table.add_column(c)
+        for r in rows:
+            _add_row(table, *(str(r.get(c) if c != title else r[key]) for c in (title, *columns)))
+        out.print(table)
 
 
 def find_organization(session: Any, name: str) -> Any:

@@ -21,6 +21,9 @@ class MatchEconomics(BaseModel):
     payback_years: float | None
     irr: float | None
     co2_avoided_t_per_year: float | None
+    price_band: dict[str, Any] | None = Field(
+        None, description="Win-win transfer prices {low, high, unit}: both sides beat their alternative."
+    )
 
     model_config = ConfigDict(extra="allow")
 
@@ -43,6 +46,9 @@ class Match(BaseModel):
     route_reasons: list[str] = Field(default_factory=list)
     constraints: list[dict[str, str]] = Field(default_factory=list)
     relaxations: list[str] = Field(default_factory=list)
+    outcomes: dict[str, float] | None = Field(
+        None, description="Earlier exchanges of this kind: agreed, failed, and the factor applied to the score."
+    )
 
 
 class MatchList(BaseModel):

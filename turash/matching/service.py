@@ -23,7 +23,7 @@ from turash.catalog import get_catalog
 from turash.kit.db import write_count
 from turash.kit.errors import NotFound, ValidationFailed
 from turash.kit.geo import BBox
-from turash.matching import output, repository, sectors
+from turash.matching import outcomes, output, repository, sectors
 from turash.matching.engine import (
     SCORE_NAMES,
     Compatibility,
@@ -34,6 +34,7 @@ from turash.matching.engine import (
     ScoreWeights,
     match_all,
 )
+from turash.matching.outcomes import OutcomeTable
 from turash.matching.repository import FlowInfo, LoadedFlows
 from turash.models import MatchRun, Organization
 from turash.models.base import new_id, utcnow
@@ -141,6 +142,7 @@ class MatchingState:
     catalog: CatalogView
     org_attributes: dict[str, dict[str, Any]]
     public_orgs: frozenset[str] = frozenset()  # organisations from public registers (public data)
+    outcomes: OutcomeTable = field(default_factory=OutcomeTable)  # learned from earlier exchanges
     results: dict[str, Ranked] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     built_seconds: float = 0.0
@@ -166,6 +168,7 @@ def build_state(session: Session, within: Sequence[BBox] | None = None) -> Match
         catalog=view,
         org_attributes=attributes,
         public_orgs=frozenset(public),
+        outcomes=outcomes.load(session),
         built_seconds=time.perf_counter() - start,
     )
 
@@ -196,6 +199,10 @@ def state(session: Session, holder: dict[str, Any]) -> MatchingState:
     if current is None or current.flows.version != version or current.catalog is not catalog_view():
         current = build_state(session)
         holder["matching_state"] = current
+    elif current.outcomes.version != outcomes.version(session):  # a new outcome re-ranks, the index stays
+        with current.lock:
+            current.outcomes = outcomes.load(session)
+            current.results.clear()
     holder["matching_checked"] = (writes, now)
     return current
 
@@ -220,7 +227,7 @@ def run_engine(st: MatchingState, request: MatchRequest) -> Ranked:
             stats = MatchStats()
             raw = match_all(st.index, request.params(), stats)
             sector = sector_scores(st, raw)
-            score = final_score(raw.score, sector, request.sector_weight)
+            score = ranked_score(st, raw, raw.score, sector, request.sector_weight)
             keep = np.flatnonzero(sectors.top_k_union(raw.supply_key, raw.demand_key, score, request.top_k))
             order = keep[np.lexsort((raw.demand_key[keep], raw.supply_key[keep], -score[keep].astype(np.float64)))]
             cached = Ranked(raw.take(order), sector[order], score[order], stats)
@@ -230,6 +237,41 @@ def run_engine(st: MatchingState, request: MatchRequest) -> Ranked:
 
 def final_score(engine: np.ndarray[Any, Any], sector: np.ndarray[Any, Any], weight: float) -> np.ndarray[Any, Any]:
     return ((1.0 - weight) * engine + weight * sector).astype(np.float32)
+
+
+def ranked_score(
+    st: MatchingState,
+    result: MatchResult,
+    engine: np.ndarray[Any, Any],
+    sector: np.ndarray[Any, Any],
+    weight: float,
+) -> np.ndarray[Any, Any]:
+    """The final score of `result`'s rows: the engine's and the sector fit's blend, times what earlier outcomes of
+    the same kind of exchange teach (turash.matching.outcomes), at most 1."""
+    blended = final_score(engine, sector, weight)
+    if not st.outcomes.by_pair:
+        return blended
+    info = st.flows.info
+    factors = st.outcomes.factors(
+        [info[k].resource_class or "" for k in result.supply_key.tolist()],
+        [info[k].resource_class or "" for k in result.demand_key.tolist()],
+    )
+    out: np.ndarray[Any, Any] = np.minimum(blended * factors, 1.0).astype(np.float32)
+    return out
+
+
+def _with_outcomes(st: MatchingState, matches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each match with the earlier outcomes of its kind, when there are any (`outcomes` and the explanation)."""
+    if not st.outcomes.by_pair:
+        return matches
+    for m in matches:
+        o = st.outcomes.by_pair.get((m["supply"].get("resource_class"), m["demand"].get("resource_class")))
+        if o is not None:
+            m["outcomes"] = o.as_dict()
+            m["explanation"] += (
+                f" Earlier exchanges of this kind: {o.agreed} agreed, {o.failed} failed (score ×{o.factor:.2f})."
+            )
+    return matches
 
 
 def sector_scores(st: MatchingState, result: MatchResult) -> np.ndarray[Any, Any]:
@@ -263,10 +305,11 @@ def shape(
     `sector`, when given, is aligned with `rows`."""
     if sector is None:
         sector = sector_scores(st, result.take(rows))
-    final = final_score(result.score[rows], sector, sector_weight)
-    return output.build(
+    final = ranked_score(st, result.take(rows), result.score[rows], sector, sector_weight)
+    matches = output.build(
         st.index, result, rows, st.flows, st.org_attributes, params, sector, final, st.catalog.class_ids
     )
+    return _with_outcomes(st, matches)
 
 
 def find_matches(
@@ -543,7 +586,9 @@ def query(
     )
     view = replace(st, flows=st.flows.plus(me), index=index, results={})
     sector = sector_scores(view, result)
-    order = np.argsort(-final_score(result.score, sector, request.sector_weight), kind="stable")[: request.top_k]
+    order = np.argsort(-ranked_score(view, result, result.score, sector, request.sector_weight), kind="stable")[
+        : request.top_k
+    ]
     return shape(view, result.take(order), np.arange(order.size), params, request.sector_weight, sector[order])
 
 

@@ -2,6 +2,7 @@
 
 from turash.models.audit import AuditEntry
 from turash.models.base import Base, new_id
+from turash.models.facilitation import CASE_STATES, FEE_MODELS, FacilitationCase, FacilitatorProfile
 from turash.models.flow import CATEGORIES, DIRECTIONS, PRECISIONS, ResourceFlow
 from turash.models.ingestion import ImportRun, QuarantinedRow
 from turash.models.match import MatchRecord, MatchRun
@@ -12,8 +13,10 @@ from turash.models.site import Site
 from turash.models.user import ApiKey, User
 
 __all__ = [
+    "CASE_STATES",
     "CATEGORIES",
     "DIRECTIONS",
+    "FEE_MODELS",
     "MEMBER_ROLES",
     "ORGANIZATION_KINDS",
     "PRECISIONS",
@@ -22,6 +25,8 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "FacilitationCase",
+    "FacilitatorProfile",
     "ImportRun",
     "MatchRecord",
     "MatchRun",

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, status
 
 from turash.auth.dependencies import PrincipalDep, RuntimeDep, UowDep
+from turash.facilitation.schemas import FacilitatorAssignment
 from turash.kit.document import DOCUMENT_RESPONSES, FORMATS, http_response
 from turash.kit.errors import NotFound
 from turash.kit.pagination import PageParams, page_params
@@ -68,6 +69,14 @@ def comment(acc: ProposalAccessDep, data: CommentCreate, uow: UowDep) -> dict[st
 def record_nda(acc: ProposalAccessDep, data: NdaRecord, uow: UowDep) -> dict[str, Any]:
     """Record that both parties signed an NDA: from then on each sees the other's name and contacts."""
     service.record_nda(uow, acc, data.note)
+    return service.view(uow.session, acc)
+
+
+@router.post("/proposals/{proposal_id}/facilitator", operation_id="assign_proposal_facilitator")
+def assign_facilitator(acc: ProposalAccessDep, data: FacilitatorAssignment, uow: UowDep) -> dict[str, Any]:
+    """Either party assigns a facilitator organisation (an active profile) to the proposal, or removes it (null):
+    the facilitator then sees it in full and may move every state."""
+    service.assign_facilitator(uow, acc, data.organization_id)
     return service.view(uow.session, acc)
 
 

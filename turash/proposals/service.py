@@ -115,8 +115,7 @@ def _record(
     return event
 
 
-def create(uow: UnitOfWork, holder: dict[str, Any], principal: Principal, match_id: str) -> Proposal:
-    session = uow.session
+def _pair(session: Session, match_id: str) -> tuple[ResourceFlow, ResourceFlow]:
     pair = matching_repository.flows_of_match(match_id)
     if pair is None:
         raise ValidationFailed(
@@ -126,13 +125,53 @@ def create(uow: UnitOfWork, holder: dict[str, Any], principal: Principal, match_
     flows = {f.id: f for f in session.scalars(sa.select(ResourceFlow).where(ResourceFlow.id.in_(pair)))}
     if len(flows) != 2:
         raise NotFound(f"match '{match_id}' refers to a flow that no longer exists", details={"id": match_id})
-    supply, demand = flows[pair[0]], flows[pair[1]]
-    if _member(session, principal, supply.organization_id):
+    return flows[pair[0]], flows[pair[1]]
+
+
+def create(uow: UnitOfWork, holder: dict[str, Any], principal: Principal, match_id: str) -> Proposal:
+    """A party proposes a match to the other party."""
+    supply, demand = _pair(uow.session, match_id)
+    if _member(uow.session, principal, supply.organization_id):
         proposer, receiver = supply.organization_id, demand.organization_id
-    elif _member(session, principal, demand.organization_id):
+    elif _member(uow.session, principal, demand.organization_id):
         proposer, receiver = demand.organization_id, supply.organization_id
     else:
         raise Forbidden("only a member of one of the two parties can propose this match")
+    return _open(uow, holder, principal, match_id, (supply, demand), proposer, receiver, None)
+
+
+def open_facilitated(
+    uow: UnitOfWork, holder: dict[str, Any], principal: Principal, match_id: str, facilitator_org_id: str
+) -> Proposal:
+    """A facilitator opens the proposal between the parties: the supplier proposes to the receiver, and the
+    facilitator is assigned to it (turash.facilitation checks that it holds the case)."""
+    supply, demand = _pair(uow.session, match_id)
+    proposal = _open(
+        uow,
+        holder,
+        principal,
+        match_id,
+        (supply, demand),
+        supply.organization_id,
+        demand.organization_id,
+        facilitator_org_id,
+    )
+    _record(uow.session, proposal, "assignment", body=f"facilitator {_org_label(uow.session, facilitator_org_id)}")
+    return proposal
+
+
+def _open(
+    uow: UnitOfWork,
+    holder: dict[str, Any],
+    principal: Principal,
+    match_id: str,
+    flows: tuple[ResourceFlow, ResourceFlow],
+    proposer: str,
+    receiver: str,
+    facilitator: str | None,
+) -> Proposal:
+    session = uow.session
+    supply, demand = flows
     existing = session.scalar(
         sa.select(Proposal.id).where(
             Proposal.match_id == match_id, Proposal.proposer_org_id == proposer, Proposal.status.in_(ACTIVE)
@@ -153,6 +192,7 @@ def create(uow: UnitOfWork, holder: dict[str, Any], principal: Principal, match_
         demand_flow_id=demand.id,
         proposer_org_id=proposer,
         receiver_org_id=receiver,
+        facilitator_org_id=facilitator,
         status="draft",
         snapshot=snapshot,
         created_by=principal.user.id,
@@ -161,6 +201,40 @@ def create(uow: UnitOfWork, holder: dict[str, Any], principal: Principal, match_
     session.flush()
     _record(session, proposal, "created", to_status="draft")
     uow.collect(DomainEvent("proposal.created", {"proposal_id": proposal.id, "status": "draft"}))
+    return proposal
+
+
+def _org_label(session: Session, org_id: str) -> str:
+    org = session.get(Organization, org_id)
+    return org.name if org else org_id
+
+
+def assign_facilitator(uow: UnitOfWork, acc: ProposalAccess, organization_id: str | None) -> Proposal:
+    """Either party (or an administrator) assigns a facilitator organisation to the proposal, or removes it."""
+    from turash.models import FacilitatorProfile
+
+    if acc.role not in ("proposer", "receiver", "admin"):
+        raise Forbidden("only a party to the proposal assigns its facilitator")
+    proposal = acc.proposal
+    if organization_id is not None:
+        profile = uow.session.get(FacilitatorProfile, organization_id)
+        if profile is None or not profile.active:
+            raise ValidationFailed(
+                f"organisation {organization_id!r} is no active facilitator",
+                details=[{"field": "organization_id", "message": "not an active facilitator"}],
+            )
+    previous = proposal.facilitator_org_id
+    proposal.facilitator_org_id = organization_id
+    proposal.updated_at = utcnow()
+    label = _org_label(uow.session, organization_id) if organization_id else "none"
+    _record(uow.session, proposal, "assignment", body=f"facilitator {label}")
+    uow.collect(
+        DomainEvent(
+            "proposal.facilitator_assigned",
+            {"proposal_id": proposal.id, "facilitator_org_id": organization_id, "previous": previous},
+        )
+    )
+    notify(uow.session, proposal, acc, "Facilitator assigned", f"Facilitator: {label}.", {})
     return proposal
 
 
@@ -202,6 +276,9 @@ def transition(uow: UnitOfWork, acc: ProposalAccess, status: str, note: str | No
     proposal.updated_at = utcnow()
     _record(uow.session, proposal, "status", from_status=current, to_status=status, body=note)
     uow.collect(DomainEvent("proposal.status_changed", {"proposal_id": proposal.id, "from": current, "to": status}))
+    from turash.facilitation.service import on_proposal_status
+
+    on_proposal_status(uow, proposal)  # a proposal opened from a facilitation case closes the case
     notify(
         uow.session,
         proposal,
