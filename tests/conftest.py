@@ -124,8 +124,14 @@ class TestRuntime(Runtime):
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, secret_key="test-secret-" + "x" * 40, auto_migrate=False)
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret-" + "x" * 40,
+        auto_migrate=False,
+        delivery_mode="inline",  # e-mails and webhooks at once, in the test's thread and transaction
+        mail_dir=tmp_path / "mail",
+    )
 
 
 @pytest.fixture

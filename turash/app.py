@@ -48,6 +48,7 @@ TAGS = [
     {"name": "potential", "description": "Regional symbiosis potential from declared, register and inferred flows."},
     {"name": "proposals", "description": "Deals: proposals, their states and trail, staged disclosure, notifications."},
     {"name": "facilitation", "description": "Facilitators, the marketplace of facilitated matches, claims, outcomes."},
+    {"name": "notifications", "description": "Preferences, webhooks and the live WebSocket (/api/v1/ws)."},
     {"name": "system", "description": "Health and metadata."},
 ]
 
@@ -208,6 +209,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     from turash.facilitation.endpoints import router as facilitation_router
     from turash.flows.endpoints import router as flows_router
     from turash.matching.endpoints import router as matching_router
+    from turash.notifications import handlers as notification_handlers
+    from turash.notifications.endpoints import router as notifications_router
     from turash.organizations.endpoints import router as organizations_router
     from turash.potential.endpoints import router as potential_router
     from turash.proposals.endpoints import router as proposals_router
@@ -228,9 +231,16 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             )
         if owned:
             app.state.runtime = Runtime.from_settings(settings)
+        rt = app.state.runtime
+        notification_handlers.install(rt)  # e-mail, WebSocket and webhooks from the domain events
+        worker = None
+        if owned and rt.settings.delivery_mode == "background":
+            worker = rt.extras["delivery_worker"] = notification_handlers.DeliveryWorker(rt).start()
         # Compile (or load) the matching kernels in the background, so the first matching request is fast.
         threading.Thread(target=_warm_up, name="turash-warm-up", daemon=True).start()
         yield
+        if worker is not None:
+            worker.stop()
         if owned:
             app.state.runtime.close()
 
@@ -261,6 +271,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         potential_router,
         proposals_router,
         facilitation_router,
+        notifications_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

@@ -41,6 +41,7 @@ flows_app = typer.Typer(help="Resource flows.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Rows that failed validation.", no_args_is_help=True)
 export_app = typer.Typer(help="Export data.", no_args_is_help=True)
 facilitation_app = typer.Typer(help="The facilitators' marketplace.", no_args_is_help=True)
+notifications_app = typer.Typer(help="E-mail, webhook and digest delivery.", no_args_is_help=True)
 for sub, name in (
     (import_app, "import"),
     (db_app, "db"),
@@ -49,6 +50,7 @@ for sub, name in (
     (quarantine_app, "quarantine"),
     (export_app, "export"),
     (facilitation_app, "facilitation"),
+    (notifications_app, "notifications"),
 ):
     app.add_typer(sub, name=name)
 
@@ -610,7 +612,7 @@ def match(
         )
         matches, summary = matching.find_matches(uow.session, runtime.extras, request)
         if store:
-            matching.record_run(uow.session, request, matches, summary, trigger="cli")
+            matching.record_run(uow.session, request, matches, summary, trigger="cli", collect=uow.collect)
             uow.commit()
     if output == OutputFormat.json:
         _print_json({"matches": matches})
@@ -789,12 +791,30 @@ def facilitation_refresh() -> None:
     """Open a marketplace case for every stored facilitated match that has none, and send the SLA reminders that
     are due (what a scheduler runs, e.g. hourly)."""
     from turash.facilitation import service as facilitation
+    from turash.notifications import handlers
 
-    with _runtime() as runtime, runtime.uow() as uow:
-        opened = facilitation.refresh_queue(uow.session)
-        reminded = facilitation.remind_overdue(uow.session)
-        uow.commit()
+    with _runtime() as runtime:
+        handlers.install(runtime)  # the reminders' e-mails are queued; the server's worker (or `deliver`) sends them
+        with runtime.uow() as uow:
+            opened = facilitation.refresh_queue(uow.session)
+            reminded = facilitation.remind_overdue(uow.session, collect=uow.collect)
+            uow.commit()
     out.print(f"{opened} cases opened, {reminded} overdue cases reminded", markup=False, highlight=False)
+
+
+@notifications_app.command("deliver")
+def notifications_deliver() -> None:
+    """Send pending e-mails, due webhook deliveries (with their retries) and the daily digests that are due: what
+    `turash serve`'s worker does every few seconds, for a cron job when no server runs."""
+    from turash.notifications import handlers
+
+    with _runtime() as runtime:
+        done = handlers.deliver(runtime)
+    out.print(
+        f"{done['emails']} e-mails sent, {done['webhooks']} webhooks delivered, {done['digests']} digests queued",
+        markup=False,
+        highlight=False,
+    )
 
 
 @facilitation_app.command("stats")

@@ -62,6 +62,20 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR.")
     log_json: bool = Field(False, description="Structured JSON logs (for production log shipping).")
     max_upload_mb: int = Field(50, ge=1, description="Largest accepted upload or request body.")
+    smtp_url: str | None = Field(
+        None,
+        description="`smtp://user:password@host:587` (STARTTLS) or `smtps://...:465`: send e-mail. Unset: e-mails "
+        "are written as .eml files into TURASH_MAIL_DIR.",
+    )
+    mail_dir: Path = Field(Path("var/mail"), description="Folder of the e-mail file sink (when no SMTP is set).")
+    mail_from: str = Field("Turash <noreply@turash.invalid>", description="Sender of notification e-mails.")
+    public_url: str = Field("http://127.0.0.1:8000", description="The web app's address, for links in e-mails.")
+    delivery_mode: str = Field(
+        "background",
+        pattern="^(background|inline)$",
+        description="`background`: e-mails and webhooks are sent by a worker thread (retries with backoff); "
+        "`inline`: right after the event (tests, one-off CLI runs).",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -107,6 +107,8 @@ def test_nda_only_after_acceptance(alice: Api, bob: Api) -> None:
 
 
 def test_comments_and_notifications(alice: Api, bob: Api) -> None:
+    for who in (alice, bob):  # only the proposal's notifications here (no new-match notices)
+        who.client.put("/api/v1/users/me/preferences", headers=who.headers, json={"muted_kinds": ["match"]})
     proposal, _ = _proposal(alice, bob)
     pid = proposal["id"]
     alice.post(f"/api/v1/proposals/{pid}/status", json={"status": "sent"})

@@ -315,10 +315,11 @@ def claim(uow: UnitOfWork, principal: Principal, case_id: str, org_id: str | Non
     now = utcnow()
     case.status, case.facilitator_org_id, case.claimed_by = CLAIMED, profile.organization_id, principal.user.id
     case.claimed_at, case.due_at, case.reminded_at = now, now + timedelta(hours=profile.sla_hours), None
-    uow.collect(
-        DomainEvent("facilitation.claimed", {"case_id": case.id, "facilitator_org_id": profile.organization_id})
+    event = DomainEvent("facilitation.claimed", {"case_id": case.id, "facilitator_org_id": profile.organization_id})
+    uow.collect(event)
+    _notify_parties(
+        session, case, "A facilitator takes on your match", f"{_org_name(session, profile)} will help.", event
     )
-    _notify_parties(session, case, "A facilitator takes on your match", f"{_org_name(session, profile)} will help.")
     return case
 
 
@@ -386,7 +387,7 @@ def on_proposal_status(uow: UnitOfWork, proposal: Proposal) -> None:
         record_outcome(uow, None, case.id, proposal.status, reason)
 
 
-def remind_overdue(session: Session, now: datetime | None = None) -> int:
+def remind_overdue(session: Session, now: datetime | None = None, collect: Any = None) -> int:
     """One in-app reminder to the holding facilitator's members for each claimed case past its SLA without a first
     step. Returns how many cases were reminded (run by the queue, `turash facilitation remind` or a scheduler)."""
     now = now or utcnow()
@@ -404,6 +405,9 @@ def remind_overdue(session: Session, now: datetime | None = None) -> int:
         users = session.scalars(
             sa.select(Membership.user_id).where(Membership.organization_id == case.facilitator_org_id)
         )
+        event = DomainEvent("facilitation.overdue", {"case_id": case.id})
+        if collect is not None:
+            collect(event)  # then e-mailed and pushed live like any notification
         for user_id in set(users):
             session.add(
                 Notification(
@@ -414,6 +418,7 @@ def remind_overdue(session: Session, now: datetime | None = None) -> int:
                     body=f"The response time for case {case.id} ({case.category}, {case.country}) has passed: open "
                     "the proposal or record the outcome.",
                     data={"case_id": case.id},
+                    event_id=event.id,
                 )
             )
         case.reminded_at = now
@@ -427,14 +432,20 @@ def _org_name(session: Session, profile: FacilitatorProfile) -> str:
     return org.name if org else "a facilitator"
 
 
-def _notify_parties(session: Session, case: FacilitationCase, title: str, body: str) -> None:
+def _notify_parties(session: Session, case: FacilitationCase, title: str, body: str, event: DomainEvent) -> None:
     flows = [f for f in (case.supply_flow_id, case.demand_flow_id) if f]
     orgs = set(session.scalars(sa.select(ResourceFlow.organization_id).where(ResourceFlow.id.in_(flows))))
     users = session.scalars(sa.select(Membership.user_id).where(Membership.organization_id.in_(orgs)))
     for user_id in set(users):
         session.add(
             Notification(
-                id=new_id(), user_id=user_id, kind="facilitation", title=title, body=body, data={"case_id": case.id}
+                id=new_id(),
+                user_id=user_id,
+                kind="facilitation",
+                title=title,
+                body=body,
+                data={"case_id": case.id},
+                event_id=event.id,
             )
         )
 

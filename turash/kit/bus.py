@@ -9,6 +9,7 @@ must be idempotent (they receive the event id to check).
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import json
 import threading
 import uuid
@@ -45,26 +46,37 @@ Handler = Callable[[DomainEvent], None]
 
 class EventBus(Protocol):
     def publish(self, events: list[DomainEvent]) -> None: ...
-    def subscribe(self, name: str, handler: Handler, *, durable: str | None = None) -> None: ...
+    def subscribe(
+        self, name: str, handler: Handler, *, durable: str | None = None, ack_wait: float | None = None
+    ) -> None: ...
     def ping(self) -> bool: ...
     def close(self) -> None: ...
 
 
 class InProcessBus:
-    """Calls handlers synchronously in the publishing thread; a failing handler is logged and does not stop others."""
+    """Calls handlers synchronously in the publishing thread; a failing handler is logged and does not stop others.
+    A subscription names an event, a pattern (`proposal.*`) or `*`."""
 
     def __init__(self) -> None:
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
 
     def publish(self, events: list[DomainEvent]) -> None:
         for event in events:
-            for handler in [*self._handlers.get(event.name, ()), *self._handlers.get("*", ())]:
+            handlers = [
+                h
+                for pattern, hs in list(self._handlers.items())
+                if pattern == "*" or pattern == event.name or fnmatch.fnmatchcase(event.name, pattern)
+                for h in hs
+            ]
+            for handler in handlers:
                 try:
                     handler(event)
                 except Exception:
                     log.exception("event_handler_failed", event_name=event.name, event_id=event.id)
 
-    def subscribe(self, name: str, handler: Handler, *, durable: str | None = None) -> None:
+    def subscribe(
+        self, name: str, handler: Handler, *, durable: str | None = None, ack_wait: float | None = None
+    ) -> None:
         self._handlers[name].append(handler)
 
     def ping(self) -> bool:
@@ -119,8 +131,13 @@ class NatsBus:
 
         self._loop.run(send())
 
-    def subscribe(self, name: str, handler: Handler, *, durable: str | None = None) -> None:
-        subject = f"{self._prefix}.{name}" if name != "*" else f"{self._prefix}.>"
+    def subscribe(
+        self, name: str, handler: Handler, *, durable: str | None = None, ack_wait: float | None = None
+    ) -> None:
+        """`name` is an event, a pattern (`proposal.*`: NATS `proposal.>`) or `*`. A durable consumer resumes where
+        it stopped; an event not acknowledged within `ack_wait` seconds (default 30) is delivered again."""
+        pattern = ">" if name == "*" else (name[:-2] + ".>" if name.endswith(".*") else name)
+        subject = f"{self._prefix}.{pattern}"
 
         async def on_message(msg: Any) -> None:
             event = DomainEvent.from_json(msg.data)
@@ -133,19 +150,25 @@ class NatsBus:
             await msg.ack()
 
         async def sub() -> Any:
-            return await self._js.subscribe(subject, durable=durable, cb=on_message, manual_ack=True)
+            from nats.js.api import ConsumerConfig
+
+            config = ConsumerConfig(ack_wait=ack_wait) if ack_wait else None
+            return await self._js.subscribe(subject, durable=durable, cb=on_message, manual_ack=True, config=config)
 
         self._subs.append(self._loop.run(sub()))
 
     def ping(self) -> bool:
         return bool(self._nc.is_connected)
 
-    def close(self) -> None:
-        async def drain() -> None:
-            await self._nc.drain()
+    def close(self, *, drain: bool = True) -> None:
+        """Drain (finish the messages received, then disconnect) or, with `drain=False`, drop the connection at
+        once as a crashing process would: its unacknowledged messages are delivered again after `ack_wait`."""
+
+        async def stop() -> None:
+            await (self._nc.drain() if drain else self._nc.close())
 
         try:
-            self._loop.run(drain())
+            self._loop.run(stop())
         finally:
             self._loop.stop()
 

@@ -55,7 +55,7 @@ def _cached(runtime: Any, uow: Any, scope: str, request: service.MatchRequest, u
     if hit is not None:
         return list(json.loads(hit))
     matches, summary = service.find_matches(uow.session, runtime.extras, request)
-    service.record_run(uow.session, request, matches, summary, trigger="api", user_id=user_id)
+    service.record_run(uow.session, request, matches, summary, trigger="api", user_id=user_id, collect=uow.collect)
     runtime.cache.set(key, json.dumps(matches), CACHE_SECONDS)
     return matches
 

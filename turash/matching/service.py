@@ -11,7 +11,8 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -20,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from turash.catalog import get_catalog
+from turash.kit.bus import DomainEvent
 from turash.kit.db import write_count
 from turash.kit.errors import NotFound, ValidationFailed
 from turash.kit.geo import BBox
@@ -36,11 +38,12 @@ from turash.matching.engine import (
 )
 from turash.matching.outcomes import OutcomeTable
 from turash.matching.repository import FlowInfo, LoadedFlows
-from turash.models import MatchRun, Organization
+from turash.models import MatchRecord, MatchRun, Organization
 from turash.models.base import new_id, utcnow
 from turash.models.flow import CATEGORIES
 
 DEFAULT_TOP_K = 5
+DEFAULT_MATCH_THRESHOLD = 0.8  # new matches at least this good are announced (NotificationPreference)
 DEFAULT_RADIUS_KM = 50.0
 SECTOR_WEIGHT = sectors.DEFAULT_WEIGHT
 
@@ -450,9 +453,15 @@ def record_run(
     *,
     trigger: str,
     user_id: str | None = None,
+    collect: Callable[[DomainEvent], None] | None = None,
 ) -> MatchRun:
-    """Store a run and its matches: the audit trail of why each match was proposed, computed when and how."""
+    """Store a run and its matches: the audit trail of why each match was proposed, computed when and how. Members
+    whose threshold a match never stored before reaches are notified (event `match.found`, given to `collect`)."""
     now = utcnow()
+    ids = [m["id"] for m in matches]
+    known: set[str] = set()
+    for start in range(0, len(ids), 900):
+        known |= set(session.scalars(sa.select(MatchRecord.id).where(MatchRecord.id.in_(ids[start : start + 900]))))
     run = MatchRun(
         id=new_id(),
         trigger=trigger,
@@ -499,7 +508,71 @@ def record_run(
             for m in matches
         ],
     )
+    fresh = [m for m in matches if m["id"] not in known]
+    if fresh and collect is not None:
+        event = announce(session, fresh)
+        if event is not None:
+            collect(event)
     return run
+
+
+def announce(session: Session, fresh: list[dict[str, Any]]) -> DomainEvent | None:
+    """In-app notifications of new matches to the members of their organisations whose `match_threshold` they reach
+    (one per user: how many, and the best). The texts name only the user's own side and the other's resource."""
+    from turash.models import Membership, Notification, NotificationPreference, ResourceFlow
+
+    flow_ids = {m[side]["flow_id"] for m in fresh for side in ("supply", "demand")}
+    org_of: dict[str, str] = {
+        flow_id: org_id
+        for flow_id, org_id in session.execute(
+            sa.select(ResourceFlow.id, ResourceFlow.organization_id).where(ResourceFlow.id.in_(flow_ids))
+        )
+    }
+    by_org: dict[str, list[tuple[dict[str, Any], str]]] = defaultdict(list)
+    for m in fresh:
+        for side, other in (("supply", "demand"), ("demand", "supply")):
+            org = org_of.get(m[side]["flow_id"])
+            if org:
+                by_org[org].append((m, other))
+    members = session.execute(
+        sa.select(Membership.user_id, Membership.organization_id, Organization.name)
+        .join(Organization, Organization.id == Membership.organization_id)
+        .where(Membership.organization_id.in_(by_org))
+    ).all()
+    if not members:
+        return None
+    prefs = {
+        p.user_id: p
+        for p in session.scalars(
+            sa.select(NotificationPreference).where(NotificationPreference.user_id.in_({u for u, _, _ in members}))
+        )
+    }
+    event = DomainEvent("match.found", {"match_ids": [m["id"] for m in fresh], "organization_ids": sorted(by_org)})
+    told: set[str] = set()
+    for user_id, org_id, org_name in members:
+        pref = prefs.get(user_id)
+        threshold = pref.match_threshold if pref is not None else DEFAULT_MATCH_THRESHOLD
+        if user_id in told or (pref is not None and "match" in (pref.muted_kinds or [])):
+            continue
+        good = sorted((x for x in by_org[org_id] if x[0]["score"] >= threshold), key=lambda x: -x[0]["score"])
+        if not good:
+            continue
+        best, other = good[0]
+        mine = "supply" if other == "demand" else "demand"
+        told.add(user_id)
+        session.add(
+            Notification(
+                id=new_id(),
+                user_id=user_id,
+                kind="match",
+                title=f"{len(good)} new match{'es' if len(good) > 1 else ''} for {org_name}",
+                body=f"Best: your {best[mine]['resource']} with {best[other]['resource']}, score {best['score']:.2f} "
+                f"(your threshold {threshold:.2f}).",
+                data={"match_id": best["id"], "organization_id": org_id, "count": len(good)},
+                event_id=event.id,
+            )
+        )
+    return event if told else None
 
 
 QUERY_FLOW_ID = "query"

@@ -6,6 +6,14 @@ from turash.models.facilitation import CASE_STATES, FEE_MODELS, FacilitationCase
 from turash.models.flow import CATEGORIES, DIRECTIONS, PRECISIONS, ResourceFlow
 from turash.models.ingestion import ImportRun, QuarantinedRow
 from turash.models.match import MatchRecord, MatchRun
+from turash.models.notification import (
+    EMAIL_MODES,
+    EmailMessage,
+    HandledEvent,
+    NotificationPreference,
+    Webhook,
+    WebhookDelivery,
+)
 from turash.models.organization import MEMBER_ROLES, ORGANIZATION_KINDS, Membership, Organization
 from turash.models.proposal import PROPOSAL_STATES, Notification, Proposal, ProposalEvent
 from turash.models.service_offering import SERVICE_KINDS, ServiceOffering
@@ -16,6 +24,7 @@ __all__ = [
     "CASE_STATES",
     "CATEGORIES",
     "DIRECTIONS",
+    "EMAIL_MODES",
     "FEE_MODELS",
     "MEMBER_ROLES",
     "ORGANIZATION_KINDS",
@@ -25,13 +34,16 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "EmailMessage",
     "FacilitationCase",
     "FacilitatorProfile",
+    "HandledEvent",
     "ImportRun",
     "MatchRecord",
     "MatchRun",
     "Membership",
     "Notification",
+    "NotificationPreference",
     "Organization",
     "Proposal",
     "ProposalEvent",
@@ -40,5 +52,7 @@ __all__ = [
     "ServiceOffering",
     "Site",
     "User",
+    "Webhook",
+    "WebhookDelivery",
     "new_id",
 ]

@@ -55,7 +55,10 @@ class Notification(Base):
     """An in-app notification for one user (read/unread)."""
 
     __tablename__ = "notifications"
-    __table_args__ = (sa.Index("ix_notifications_user_unread", "user_id", "read_at"),)
+    __table_args__ = (
+        sa.Index("ix_notifications_user_unread", "user_id", "read_at"),
+        sa.UniqueConstraint("user_id", "event_id"),  # one per user and event: handlers stay idempotent
+    )
 
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=new_id)
     user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
@@ -63,6 +66,6 @@ class Notification(Base):
     title: Mapped[str] = mapped_column(sa.String(300))
     body: Mapped[str | None] = mapped_column(sa.Text)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    event_id: Mapped[str | None] = mapped_column(sa.String(32), unique=True)  # idempotency of event handlers
+    event_id: Mapped[str | None] = mapped_column(sa.String(64))  # the domain event that caused it
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     read_at: Mapped[datetime | None] = mapped_column()

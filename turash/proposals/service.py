@@ -228,13 +228,12 @@ def assign_facilitator(uow: UnitOfWork, acc: ProposalAccess, organization_id: st
     proposal.updated_at = utcnow()
     label = _org_label(uow.session, organization_id) if organization_id else "none"
     _record(uow.session, proposal, "assignment", body=f"facilitator {label}")
-    uow.collect(
-        DomainEvent(
-            "proposal.facilitator_assigned",
-            {"proposal_id": proposal.id, "facilitator_org_id": organization_id, "previous": previous},
-        )
+    event = DomainEvent(
+        "proposal.facilitator_assigned",
+        {"proposal_id": proposal.id, "facilitator_org_id": organization_id, "previous": previous},
     )
-    notify(uow.session, proposal, acc, "Facilitator assigned", f"Facilitator: {label}.", {})
+    uow.collect(event)
+    notify(uow.session, proposal, acc, "Facilitator assigned", f"Facilitator: {label}.", {}, event)
     return proposal
 
 
@@ -275,7 +274,8 @@ def transition(uow: UnitOfWork, acc: ProposalAccess, status: str, note: str | No
     proposal.status = status
     proposal.updated_at = utcnow()
     _record(uow.session, proposal, "status", from_status=current, to_status=status, body=note)
-    uow.collect(DomainEvent("proposal.status_changed", {"proposal_id": proposal.id, "from": current, "to": status}))
+    event = DomainEvent("proposal.status_changed", {"proposal_id": proposal.id, "from": current, "to": status})
+    uow.collect(event)
     from turash.facilitation.service import on_proposal_status
 
     on_proposal_status(uow, proposal)  # a proposal opened from a facilitation case closes the case
@@ -286,14 +286,16 @@ def transition(uow: UnitOfWork, acc: ProposalAccess, status: str, note: str | No
         f"Proposal {status.replace('_', ' ')}",
         f"A proposal you take part in moved from {current} to {status}.",
         {"status": status},
+        event,
     )
     return proposal
 
 
 def comment(uow: UnitOfWork, acc: ProposalAccess, body: str) -> ProposalEvent:
     event = _record(uow.session, acc.proposal, "comment", body=body)
-    uow.collect(DomainEvent("proposal.commented", {"proposal_id": acc.proposal.id}))
-    notify(uow.session, acc.proposal, acc, "New comment on a proposal", body[:200], {})
+    ev = DomainEvent("proposal.commented", {"proposal_id": acc.proposal.id})
+    uow.collect(ev)
+    notify(uow.session, acc.proposal, acc, "New comment on a proposal", body[:200], {}, ev)
     return event
 
 
@@ -308,15 +310,23 @@ def record_nda(uow: UnitOfWork, acc: ProposalAccess, note: str | None) -> Propos
     if proposal.nda_at is None:
         proposal.nda_at = utcnow()
         _record(uow.session, proposal, "nda", body=note)
-        uow.collect(DomainEvent("proposal.nda_recorded", {"proposal_id": proposal.id}))
-        notify(uow.session, proposal, acc, "NDA recorded", "Names and contacts are now shared.", {})
+        event = DomainEvent("proposal.nda_recorded", {"proposal_id": proposal.id})
+        uow.collect(event)
+        notify(uow.session, proposal, acc, "NDA recorded", "Names and contacts are now shared.", {}, event)
     return proposal
 
 
 def notify(
-    session: Session, proposal: Proposal, acc: ProposalAccess, title: str, body: str, data: dict[str, Any]
+    session: Session,
+    proposal: Proposal,
+    acc: ProposalAccess,
+    title: str,
+    body: str,
+    data: dict[str, Any],
+    event: DomainEvent | None = None,
 ) -> None:
-    """In-app notifications for the members of the parties other than the one acting."""
+    """In-app notifications for the members of the parties other than the one acting; tied to the domain event, whose
+    handler then e-mails them and pushes them live (turash.notifications)."""
     orgs = {proposal.proposer_org_id, proposal.receiver_org_id, proposal.facilitator_org_id} - {None}
     acting = {
         "proposer": proposal.proposer_org_id,
@@ -333,6 +343,7 @@ def notify(
                 title=title,
                 body=body,
                 data={"proposal_id": proposal.id, **data},
+                event_id=event.id if event else None,
             )
         )
 
