@@ -187,3 +187,15 @@ def test_new_matches_above_the_threshold_are_announced(alice: Api, bob: Api, run
     alice.get(f"/api/v1/organizations/{ids['plant']['id']}/matching/direct?top=4")  # no longer new
     assert len([n for n in alice.get("/api/v1/users/me/notifications").json()["items"] if n["kind"] == "match"]) == 1
     assert _mails(runtime, alice.email, "1 new match for Nordic Power")
+
+
+def test_the_audit_log_never_holds_a_webhook_secret(alice: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+    from turash.models import AuditEntry
+
+    org = alice.organization("Hooked")
+    secret = alice.post(f"/api/v1/organizations/{org['id']}/webhooks", json={"url": "https://example.org/h"}).json()[
+        "secret"
+    ]
+    with runtime.uow() as uow:
+        entries = uow.session.scalars(sa.select(AuditEntry).where(AuditEntry.entity == "webhooks")).all()
+    assert entries and all(secret not in str(e.after) for e in entries)

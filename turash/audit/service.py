@@ -22,7 +22,7 @@ from turash.models import AuditEntry, Base
 from turash.models.base import new_id
 
 # Never copied into the audit log.
-_SECRET_COLUMNS = frozenset({"password_hash", "key_hash"})
+_SECRET_COLUMNS = frozenset({"password_hash", "key_hash", "secret"})  # never copied into the audit log
 _SKIP_COLUMNS = frozenset({"created_at", "updated_at"})
 
 
@@ -57,6 +57,8 @@ def acting_as(actor: Actor) -> Iterator[None]:
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):  # file contents: the audit keeps their size, not them
+        return f"<{len(value)} bytes>"
     return value
 
 

@@ -15,7 +15,7 @@ from turash.models.notification import (
     WebhookDelivery,
 )
 from turash.models.organization import MEMBER_ROLES, ORGANIZATION_KINDS, Membership, Organization
-from turash.models.proposal import PROPOSAL_STATES, Notification, Proposal, ProposalEvent
+from turash.models.proposal import PROPOSAL_STATES, Notification, Proposal, ProposalDocument, ProposalEvent
 from turash.models.service_offering import SERVICE_KINDS, ServiceOffering
 from turash.models.site import Site
 from turash.models.user import ApiKey, User
@@ -46,6 +46,7 @@ __all__ = [
     "NotificationPreference",
     "Organization",
     "Proposal",
+    "ProposalDocument",
     "ProposalEvent",
     "QuarantinedRow",
     "ResourceFlow",

@@ -69,3 +69,20 @@ class Notification(Base):
     event_id: Mapped[str | None] = mapped_column(sa.String(64))  # the domain event that caused it
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     read_at: Mapped[datetime | None] = mapped_column()
+
+
+class ProposalDocument(IdMixin, Base):
+    """A file attached to a proposal (a sample analysis, a drawing, a signed NDA), seen by its parties only."""
+
+    __tablename__ = "proposal_documents"
+
+    proposal_id: Mapped[str] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    file_name: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+    uploaded_by: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

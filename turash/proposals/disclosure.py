@@ -1,9 +1,11 @@
 """Staged disclosure in match listings: a private organisation the caller does not belong to is shown by its
-sector only, until a proposal between the two has been accepted and an NDA recorded (turash.proposals.service).
-Organisations from public registers are public data and keep their names."""
+sector only, until a proposal between the two has been accepted and an NDA recorded (turash.proposals.service);
+the distance to it is then given in whole kilometres. Organisations from public registers are public data and keep
+their names."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,12 +48,21 @@ def disclose(
     out = []
     for match in matches:
         copy = dict(match)
+        hidden = False
         for side in ("supply", "demand"):
             key = rows.get(match[side]["flow_id"])
             if key is None or info[key].organization_id in shown or info[key].organization_id in public:
                 continue
             flow = info[key]
+            hidden = True
             copy[side] = {**match[side], "organization": ANONYMOUS, "site": "", "sector": flow.nace}
             copy["explanation"] = copy["explanation"].replace(flow.organization, f"a {ANONYMOUS}")
+        if hidden:  # the exact distance and one's own location would place the other party: whole km only
+            km = round(float(match["distance_km"]))
+            copy["distance_km"] = float(km)
+            copy["explanation"] = _DISTANCE.sub(f"about {km} km apart", copy["explanation"])
         out.append(copy)
     return out
+
+
+_DISTANCE = re.compile(r"\b\d+(?:\.\d+)? km apart")

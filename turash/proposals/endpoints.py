@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
 
 from turash.auth.dependencies import PrincipalDep, RuntimeDep, UowDep
 from turash.facilitation.schemas import FacilitatorAssignment
@@ -11,7 +12,7 @@ from turash.kit.document import DOCUMENT_RESPONSES, FORMATS, http_response
 from turash.kit.errors import NotFound
 from turash.kit.pagination import PageParams, page_params
 from turash.matching.endpoints import MatchReader
-from turash.models import Notification
+from turash.models import Notification, ProposalDocument
 from turash.models.base import utcnow
 from turash.proposals import packet, service
 from turash.proposals.schemas import CommentCreate, NdaRecord, ProposalCreate, StatusChange
@@ -63,6 +64,42 @@ def change_status(acc: ProposalAccessDep, data: StatusChange, uow: UowDep) -> di
 def comment(acc: ProposalAccessDep, data: CommentCreate, uow: UowDep) -> dict[str, Any]:
     event = service.comment(uow, acc, data.body)
     return {"at": event.at.isoformat(), "actor": event.actor, "body": event.body}
+
+
+@router.post(
+    "/proposals/{proposal_id}/documents", status_code=status.HTTP_201_CREATED, operation_id="attach_proposal_document"
+)
+async def attach_document(
+    acc: ProposalAccessDep,
+    uow: UowDep,
+    file: Annotated[UploadFile, File(description="The file (at most 20 MB).")],
+    description: Annotated[str | None, Form(max_length=2000)] = None,
+) -> dict[str, Any]:
+    """Attach a document (multipart form: `file`, optional `description`); the other parties are notified."""
+    content = await file.read(service.DOCUMENT_MAX_BYTES + 1)
+    document = service.attach(uow, acc, file.filename or "", file.content_type, content, description)
+    shown = next(d for d in service.documents(uow.session, acc.proposal) if d["id"] == document.id)
+    shown.pop("actor_id")
+    return shown
+
+
+@router.get("/proposals/{proposal_id}/documents/{document_id}", operation_id="download_proposal_document")
+def download_document(acc: ProposalAccessDep, document_id: str, uow: UowDep) -> Response:
+    """The document's bytes, as an attachment (never rendered inline)."""
+    document = uow.session.get(ProposalDocument, document_id)
+    if document is None or document.proposal_id != acc.proposal.id:
+        raise NotFound.of("document", document_id)
+    quoted = quote(document.file_name)
+    return Response(
+        document.content,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quoted}",
+            "X-Content-Type-Options": "nosniff",
+            "X-Document-Content-Type": document.content_type,
+            "X-Document-SHA256": document.sha256,
+        },
+    )
 
 
 @router.post("/proposals/{proposal_id}/nda", operation_id="record_nda")

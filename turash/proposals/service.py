@@ -13,7 +13,9 @@ after agreement, its full flow data.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,7 +28,17 @@ from turash.kit.db import UnitOfWork
 from turash.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from turash.matching import repository as matching_repository
 from turash.matching import service as matching
-from turash.models import Membership, Notification, Organization, Proposal, ProposalEvent, ResourceFlow, Site, User
+from turash.models import (
+    Membership,
+    Notification,
+    Organization,
+    Proposal,
+    ProposalDocument,
+    ProposalEvent,
+    ResourceFlow,
+    Site,
+    User,
+)
 from turash.models.base import new_id, utcnow
 from turash.organizations.repository import membership_of
 
@@ -56,6 +68,7 @@ ACTIVE = ("draft", "sent", "accepted", "in_negotiation", "agreed")
 NAMED_STATES = ("accepted", "in_negotiation", "agreed", "implemented", "failed")
 FULL_STATES = ("agreed", "implemented")
 WRITE_ROLES = ("owner", "admin", "member")
+OTHER_PARTY = "the other party"
 
 
 @dataclass(frozen=True)
@@ -299,6 +312,71 @@ def comment(uow: UnitOfWork, acc: ProposalAccess, body: str) -> ProposalEvent:
     return event
 
 
+DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
+
+
+def attach(
+    uow: UnitOfWork,
+    acc: ProposalAccess,
+    file_name: str,
+    content_type: str | None,
+    content: bytes,
+    description: str | None,
+) -> ProposalDocument:
+    """Attach a file to the proposal: its parties (and facilitator) see and download it; recorded in the trail."""
+    name = "".join(c for c in Path(file_name or "").name if c.isprintable()).strip()[:255]
+    if not name:
+        raise ValidationFailed("the document has no file name", details=[{"field": "file", "message": "no name"}])
+    if not content:
+        raise ValidationFailed(f"'{name}' is empty", details=[{"field": "file", "message": "empty file"}])
+    if len(content) > DOCUMENT_MAX_BYTES:
+        raise ValidationFailed(
+            f"'{name}' has {len(content) / 1e6:.1f} MB; a document may have at most {DOCUMENT_MAX_BYTES // 2**20} MB",
+            details=[{"field": "file", "message": "too large"}],
+        )
+    actor = actor_of(uow.session)
+    document = ProposalDocument(
+        id=new_id(),
+        proposal_id=acc.proposal.id,
+        file_name=name,
+        content_type=(content_type or "application/octet-stream")[:100],
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        description=description,
+        content=content,
+        uploaded_by=actor.user_id,
+        actor=actor.label,
+    )
+    uow.session.add(document)
+    _record(uow.session, acc.proposal, "document", body=f"{name} ({len(content):,} bytes)")
+    event = DomainEvent("proposal.document_attached", {"proposal_id": acc.proposal.id, "document_id": document.id})
+    uow.collect(event)
+    notify(uow.session, acc.proposal, acc, "New document on a proposal", name, {"document_id": document.id}, event)
+    return document
+
+
+def documents(session: Session, proposal: Proposal) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        sa.select(ProposalDocument)
+        .where(ProposalDocument.proposal_id == proposal.id)
+        .order_by(ProposalDocument.created_at, ProposalDocument.id)
+    )
+    return [
+        {
+            "id": d.id,
+            "file_name": d.file_name,
+            "content_type": d.content_type,
+            "size": d.size,
+            "sha256": d.sha256,
+            "description": d.description,
+            "actor": d.actor,
+            "actor_id": d.uploaded_by,
+            "at": d.created_at.isoformat(),
+        }
+        for d in rows
+    ]
+
+
 def record_nda(uow: UnitOfWork, acc: ProposalAccess, note: str | None) -> Proposal:
     proposal = acc.proposal
     if proposal.status not in NAMED_STATES:
@@ -515,10 +593,20 @@ def view(session: Session, acc: ProposalAccess, *, detail: bool = True) -> dict[
             .where(ProposalEvent.proposal_id == proposal.id)
             .order_by(ProposalEvent.at, ProposalEvent.id)
         ).all()
+        # Before the named stage the other party's people are not named either: "the other party".
+        own_people: set[str] | None = None
+        if level == "anonymous" and mine is not None:
+            own_people = set(session.scalars(sa.select(Membership.user_id).where(Membership.organization_id == mine)))
+
+        def who(actor_id: str | None, label: str) -> str:
+            if own_people is None or actor_id is None or actor_id in own_people:
+                return label
+            return OTHER_PARTY
+
         out["history"] = [
             {
                 "at": e.at.isoformat(),
-                "actor": e.actor,
+                "actor": who(e.actor_id, e.actor),
                 "kind": e.kind,
                 "from_status": e.from_status,
                 "to_status": e.to_status,
@@ -527,7 +615,10 @@ def view(session: Session, acc: ProposalAccess, *, detail: bool = True) -> dict[
             for e in events
             if e.kind != "comment"
         ]
+        out["documents"] = [{**d, "actor": who(d.pop("actor_id"), d["actor"])} for d in documents(session, proposal)]
         out["comments"] = [
-            {"at": e.at.isoformat(), "actor": e.actor, "body": e.body} for e in events if e.kind == "comment"
+            {"at": e.at.isoformat(), "actor": who(e.actor_id, e.actor), "body": e.body}
+            for e in events
+            if e.kind == "comment"
         ]
     return out
