@@ -102,3 +102,31 @@ def test_web_app_is_served_with_client_routes(tmp_path, runtime, monkeypatch) ->
         assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
         assert c.get("/api/v1/health").json()["status"] == "ok"
         assert "Industrial sites from public registers" in c.get("/registry/").text
+
+
+def test_a_busy_sqlite_database_is_a_503_to_retry(runtime) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from fastapi.testclient import TestClient
+    from sqlalchemy.exc import OperationalError
+
+    from turash.app import create_app
+
+    app = create_app(runtime=runtime)
+
+    @app.get("/busy")
+    def busy() -> None:
+        raise OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is locked"))
+
+    @app.get("/broken")
+    def broken() -> None:
+        raise OperationalError("SELECT ...", {}, sqlite3.OperationalError("no such table: nowhere"))
+
+    for _ in range(2):  # before the web app's catch-all route
+        app.router.routes.insert(0, app.router.routes.pop())
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/busy")
+        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+        assert r.json()["error"]["code"] == "database_busy"
+        other = client.get("/broken")
+        assert other.status_code == 500 and "nowhere" not in other.text  # no internals leak

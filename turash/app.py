@@ -17,6 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from turash import __version__
@@ -98,6 +99,19 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(
             exc.status_code, codes.get(exc.status_code, "http_error"), message, headers=getattr(exc, "headers", None)
         )
+
+    @app.exception_handler(OperationalError)
+    async def database_busy(request: Request, exc: OperationalError) -> JSONResponse:
+        """SQLite takes one writer at a time: a write that met another one is a 503 to retry, not a 500."""
+        if "database is locked" in str(exc.orig) or "database is busy" in str(exc.orig):
+            log.warning("database_busy", path=request.url.path)
+            return _error(
+                503,
+                "database_busy",
+                "the database is busy with another write (SQLite allows one writer at a time): retry in a moment",
+                headers={"Retry-After": "1"},
+            )
+        return await unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -61,3 +61,24 @@ def test_failing_handler_does_not_stop_others(bus: EventBus) -> None:
 def test_event_roundtrip_json() -> None:
     event = DomainEvent("proposal_changed", {"id": "p1", "status": "sent"})
     assert DomainEvent.from_json(event.to_json()) == event
+
+
+def test_a_pattern_subscribes_to_a_family_of_events(bus: EventBus) -> None:
+    received: list[str] = []
+    done = threading.Event()
+
+    def handler(event: DomainEvent) -> None:
+        received.append(event.name)
+        if len(received) == 2:
+            done.set()
+
+    bus.subscribe("proposal.*", handler, durable=f"p{uuid.uuid4().hex[:8]}")
+    bus.publish(
+        [
+            DomainEvent("proposal.created", {}),
+            DomainEvent("flow.updated", {}),
+            DomainEvent("proposal.status_changed", {}),
+        ]
+    )
+    assert done.wait(10)
+    assert sorted(received) == ["proposal.created", "proposal.status_changed"]
