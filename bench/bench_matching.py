@@ -299,6 +299,11 @@ def _fmt(x: Any, spec: str = ".2f") -> str:
     return "-" if x is None else format(x, spec)
 
 
+def _count(value: object) -> str:
+    """A count with thousands separators, or "-" when it was not measured (e.g. --no-ckdtree)."""
+    return f"{value:,}" if isinstance(value, int) else "-"
+
+
 def print_table(rows: list[dict[str, Any]]) -> None:
     head = (
         "N",
@@ -349,7 +354,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             f"query raw p50 {r['query_raw_p50_us']:.0f} µs; update 1 % {r['update_1pct_s']:.3f} s vs build "
             f"{r['build_s']:.3f} s (peak RSS {r['rss_peak_update_mb']:.0f} MB with both indexes); index "
             f"{r['index_mb']:.0f} MB; RSS before build {r['rss_before_mb']:.0f} MB "
-            f"(flows as generated); cKDTree pairs {r.get('ckdtree_pairs', '-'):,}; "
+            f"(flows as generated); cKDTree pairs {_count(r.get('ckdtree_pairs'))}; "
             f"PostGIS {r.get('postgis_note', '-')}; JIT warm-up {r['warmup_s']:.1f} s; numba {r['numba']}"
         )
 
