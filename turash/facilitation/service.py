@@ -29,13 +29,13 @@ from turash.models import (
     FacilitatorProfile,
     MatchRecord,
     Membership,
-    Notification,
     Organization,
     Proposal,
     ResourceFlow,
     Site,
 )
 from turash.models.base import new_id, utcnow
+from turash.notifications.inbox import notify_members
 
 WRITE_ROLES = ("owner", "admin", "member")
 ADMIN_ROLES = ("owner", "admin")
@@ -402,25 +402,19 @@ def remind_overdue(session: Session, now: datetime | None = None, collect: Any =
     for case in cases:
         if case.due_at is None or _aware(case.due_at) > now:
             continue
-        users = session.scalars(
-            sa.select(Membership.user_id).where(Membership.organization_id == case.facilitator_org_id)
-        )
         event = DomainEvent("facilitation.overdue", {"case_id": case.id})
         if collect is not None:
             collect(event)  # then e-mailed and pushed live like any notification
-        for user_id in set(users):
-            session.add(
-                Notification(
-                    id=new_id(),
-                    user_id=user_id,
-                    kind="facilitation",
-                    title="A facilitation case is overdue",
-                    body=f"The response time for case {case.id} ({case.category}, {case.country}) has passed: open "
-                    "the proposal or record the outcome.",
-                    data={"case_id": case.id},
-                    event_id=event.id,
-                )
-            )
+        notify_members(
+            session,
+            [case.facilitator_org_id],
+            "facilitation",
+            "A facilitation case is overdue",
+            f"The response time for case {case.id} ({case.category}, {case.country}) has passed: open the proposal "
+            "or record the outcome.",
+            {"case_id": case.id},
+            event,
+        )
         case.reminded_at = now
         count += 1
     session.flush()
@@ -434,20 +428,8 @@ def _org_name(session: Session, profile: FacilitatorProfile) -> str:
 
 def _notify_parties(session: Session, case: FacilitationCase, title: str, body: str, event: DomainEvent) -> None:
     flows = [f for f in (case.supply_flow_id, case.demand_flow_id) if f]
-    orgs = set(session.scalars(sa.select(ResourceFlow.organization_id).where(ResourceFlow.id.in_(flows))))
-    users = session.scalars(sa.select(Membership.user_id).where(Membership.organization_id.in_(orgs)))
-    for user_id in set(users):
-        session.add(
-            Notification(
-                id=new_id(),
-                user_id=user_id,
-                kind="facilitation",
-                title=title,
-                body=body,
-                data={"case_id": case.id},
-                event_id=event.id,
-            )
-        )
+    orgs = session.scalars(sa.select(ResourceFlow.organization_id).where(ResourceFlow.id.in_(flows)))
+    notify_members(session, orgs, "facilitation", title, body, {"case_id": case.id}, event)
 
 
 # --- statistics -------------------------------------------------------------------------------------------------------

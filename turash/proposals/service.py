@@ -30,7 +30,6 @@ from turash.matching import repository as matching_repository
 from turash.matching import service as matching
 from turash.models import (
     Membership,
-    Notification,
     Organization,
     Proposal,
     ProposalDocument,
@@ -40,6 +39,7 @@ from turash.models import (
     User,
 )
 from turash.models.base import new_id, utcnow
+from turash.notifications.inbox import notify_members
 from turash.organizations.repository import membership_of
 
 NEXT = {
@@ -411,19 +411,7 @@ def notify(
         "receiver": proposal.receiver_org_id,
         "facilitator": proposal.facilitator_org_id,
     }.get(acc.role)
-    users = session.scalars(sa.select(Membership.user_id).where(Membership.organization_id.in_(orgs - {acting})))
-    for user_id in set(users):
-        session.add(
-            Notification(
-                id=new_id(),
-                user_id=user_id,
-                kind="proposal",
-                title=title,
-                body=body,
-                data={"proposal_id": proposal.id, **data},
-                event_id=event.id if event else None,
-            )
-        )
+    notify_members(session, orgs - {acting}, "proposal", title, body, {"proposal_id": proposal.id, **data}, event)
 
 
 def list_for(
