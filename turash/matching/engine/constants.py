@@ -7,9 +7,13 @@ Units are SI per base unit of the quantity's family: EUR/kg (mass), EUR/J (energ
 
 from __future__ import annotations
 
-from turash.economics.screening import screening
+import structlog
+
+from turash.economics.assumptions import EU, Assumptions, EconomicsDataError, get_data
+from turash.economics.screening import Screening, screening
 from turash.matching.engine.types import Category, Precision, QuantityKind
 
+log = structlog.get_logger(__name__)
 SECONDS_PER_YEAR = 365.25 * 24 * 3600.0
 J_PER_MWH = 3.6e9
 
@@ -31,6 +35,7 @@ RATE_KINDS = (QuantityKind.MASS_RATE, QuantityKind.POWER, QuantityKind.VOLUME_RA
 PRECISION_TRUST = {Precision.ROUGH: 0.5, Precision.ESTIMATED: 0.75, Precision.MEASURED: 1.0}
 INFERRED_TRUST = 0.6
 
+
 # --- economic value per base unit, and transport --------------------------------------------------------------
 # Derived from the economics module's parameters and cost formulas (turash/economics/screening.py: the same
 # gas, power, water, CO2 and material prices, landfill charges, road haulage and the district-heating pipe cost
@@ -39,7 +44,17 @@ INFERRED_TRUST = 0.6
 # Value the receiver avoids (when the demand states no price) and the supplier avoids (when the supply states no
 # gate fee), EUR per base unit; truck EUR per unit·km plus handling per unit; pipe EUR per km·year = A + B·√Q for a
 # yearly amount Q (the bore that carries Q grows with √Q).
-_SCREEN = screening()
+def _screening() -> Screening:
+    """The screening figures; with a broken operator settings file the built-in defaults (the business case of a
+    match then reports the file's problem, with its keys, instead of every import of the engine failing)."""
+    try:
+        return screening()
+    except EconomicsDataError as exc:
+        log.warning("economics_settings_unusable", error=exc.message, fallback="built-in defaults")
+        return screening(Assumptions(EU, dict(get_data().params)))
+
+
+_SCREEN = _screening()
 _FAMILY_NAME = {FAMILY_MASS: "mass", FAMILY_ENERGY: "energy", FAMILY_VOLUME: "volume"}
 _CATEGORY_NAME = {c: c.name.lower() for c in Category}
 # The purchase value of a family when the category has no entry of its own (e.g. a material given as volume).
