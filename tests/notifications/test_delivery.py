@@ -199,3 +199,18 @@ def test_the_audit_log_never_holds_a_webhook_secret(alice: Api, runtime) -> None
     with runtime.uow() as uow:
         entries = uow.session.scalars(sa.select(AuditEntry).where(AuditEntry.entity == "webhooks")).all()
     assert entries and all(secret not in str(e.after) for e in entries)
+
+
+def test_a_new_match_webhook_names_only_the_own_organisation(alice: Api, bob: Api, receiver) -> None:  # type: ignore[no-untyped-def]
+    from tests.matching.test_endpoints import _setup
+
+    server = receiver([])
+    ids = _setup(alice, bob)
+    plant = ids["plant"]
+    alice.post(f"/api/v1/organizations/{plant['id']}/webhooks", json={"url": server.url, "events": ["match.*"]})
+    alice.get(f"/api/v1/organizations/{plant['id']}/matching/direct")
+    posted = [json.loads(body) for headers, body in server.requests if headers["X-Turash-Event"] == "match.found"]
+    assert posted, "the new match reached the webhook"
+    for p in posted:
+        assert p["data"]["organization_ids"] == [plant["id"]]
+        assert ids["works"]["id"] not in json.dumps(p)  # nothing of the other party

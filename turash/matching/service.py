@@ -547,7 +547,13 @@ def announce(session: Session, fresh: list[dict[str, Any]]) -> DomainEvent | Non
             sa.select(NotificationPreference).where(NotificationPreference.user_id.in_({u for u, _, _ in members}))
         )
     }
-    event = DomainEvent("match.found", {"match_ids": [m["id"] for m in fresh], "organization_ids": sorted(by_org)})
+    event = DomainEvent(
+        "match.found",
+        {
+            "organization_ids": sorted(by_org),
+            "match_ids_by_organization": {org: sorted({m["id"] for m, _ in pairs}) for org, pairs in by_org.items()},
+        },
+    )
     told: set[str] = set()
     for user_id, org_id, org_name in members:
         pref = prefs.get(user_id)

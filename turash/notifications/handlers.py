@@ -67,6 +67,16 @@ def related_organizations(session: Any, event: DomainEvent) -> set[str]:
     return {o for o in orgs if o}
 
 
+def _for_organization(event: DomainEvent, organization_id: str) -> dict[str, Any]:
+    """What one organisation's webhook may see of an event: for new matches only its own, never the others'."""
+    payload = {**event.payload, "occurred_at": event.occurred_at}
+    by_org = payload.pop("match_ids_by_organization", None)
+    if by_org is not None:
+        payload["match_ids"] = by_org.get(organization_id, [])
+        payload["organization_ids"] = [organization_id]
+    return payload
+
+
 def apply_once(session: Any, event_id: str, handler: str) -> bool:
     """Claim the event for the handler in the session's transaction: False when it was applied before. The claim and
     the handler's effects commit together, so an event delivered again (at-least-once) has its effect once."""
@@ -105,7 +115,7 @@ def handle(runtime: Any, event: DomainEvent) -> None:
                             webhook_id=hook.id,
                             event_id=event.id,
                             event_name=event.name,
-                            payload={**event.payload, "occurred_at": event.occurred_at},
+                            payload=_for_organization(event, hook.organization_id),
                         )
                     )
         try:
