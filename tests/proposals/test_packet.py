@@ -75,6 +75,7 @@ def test_match_packet_before_any_proposal(alice: Api, bob: Api, client) -> None:
     assert r.status_code == 200, r.text
     p = r.json()
     assert p["kind"] == "match" and p["supply"]["organization"] == "Nordic Power" and "flow" in p["supply"]
+    assert p["disclosure"] == "anonymous"  # the other side is
     assert p["demand"]["organization"] is None and "Baltic Cement" not in r.text
     assert p["economics"]["computable"] and p["economics"]["price_band"]
     assert any("Propose the match" in s for s in p["next_steps"])

@@ -171,21 +171,23 @@ def match_packet(
     mine = set(session.scalars(sa.select(Membership.organization_id).where(Membership.user_id == principal.user.id)))
     visible = visible_organizations(session, mine) | matching.state(session, holder).public_orgs
     sides: dict[str, Any] = {}
+    levels = ["full"]
     for side, flow_id in zip(("supply", "demand"), pair, strict=True):
         flow = flows.get(flow_id)
         org_id = flow.organization_id if flow else None
         own = principal.is_admin or org_id in mine
         level = "full" if own else ("named" if org_id in visible else "anonymous")
+        levels.append(level)
         sides[side] = service.side_view(session, flow_id, org_id, match[side], match.get("distance_km"), level)
         sides[side]["contacts"] = sides[side].get("contacts", []) if own else []  # contacts only via a proposal
-    disclosure = "full" if all(org in mine for org in (f.organization_id for f in flows.values())) else "anonymous"
+    disclosure = min(levels, key=("anonymous", "named", "full").index)  # what the least-known side is shown at
     packet = {
         "kind": "match",
         "id": match_id,
         "match_id": match_id,
         "status": "match",
         "my_role": None,
-        "disclosure": "full" if principal.is_admin else disclosure,
+        "disclosure": disclosure,
         "supply": sides["supply"],
         "demand": sides["demand"],
         "score": match.get("score"),
