@@ -34,8 +34,9 @@ demo: install web  ## install, load the Hotmaps demo sites, serve on http://127.
 serve: install web
 	$(BIN)/turash serve
 
-test: install web  ## the whole suite (SQLite; PostgreSQL too when TURASH_TEST_DATABASE_URL is set), then lint
+test: install web  ## the whole suite (SQLite; PostgreSQL too when TURASH_TEST_DATABASE_URL is set), the web app's unit tests, then lint
 	$(BIN)/python -m pytest -q
+	@if command -v npm >/dev/null 2>&1; then cd web && npm test --silent; else echo "npm not found: the web app's unit tests are skipped"; fi
 	$(MAKE) lint
 
 lint: install

@@ -396,6 +396,13 @@ def test_match_economics(ana_session: Session, world: World) -> None:
     assert s.page.locator(".table tbody tr").count() >= 5
     s.page.wait_for_timeout(1200)
     _shot(s, "match-economics.png", full_page=True)
+    # The business case and the partner packet download as PDFs (fetched with the bearer token, then saved).
+    for label in ("Business case (PDF)", "Partner packet (PDF)"):
+        with s.page.expect_download() as info:
+            s.page.get_by_role("button", name=label).click()
+        path = info.value.path()
+        assert path is not None and Path(path).read_bytes().startswith(b"%PDF"), label
+        assert info.value.suggested_filename.endswith(".pdf")
     s.watch.check()
 
 

@@ -147,4 +147,19 @@ describe("errorFromResponse", () => {
     expect(errorFromResponse(502, null).message).toMatch(/went wrong on the server/);
     expect(errorFromResponse(404, null).message).toBe("The server answered with an error (HTTP 404).");
   });
+
+  it("returns a binary body as a Blob, and an error as the API's error", async () => {
+    const pdf = new Uint8Array([0x25, 0x50, 0x44, 0x46]); // %PDF
+    const fetchImpl = async (input: RequestInfo | URL) =>
+      String(input).includes("good")
+        ? new Response(pdf, { status: 200, headers: { "Content-Type": "application/pdf" } })
+        : new Response(JSON.stringify({ error: { code: "not_found", message: "match 'x' not found" } }), { status: 404 });
+    const client = new ApiClient({ fetch: fetchImpl as unknown as typeof fetch, storage: memoryStorage() });
+    const blob = await client.request<Blob>("GET", "/api/v1/good", { blob: true, auth: false });
+    expect(new Uint8Array(await blob.arrayBuffer())).toEqual(pdf);
+    await expect(client.request("GET", "/api/v1/bad", { blob: true, auth: false })).rejects.toMatchObject({
+      status: 404,
+      code: "not_found",
+    });
+  });
 });

@@ -102,6 +102,8 @@ export interface RequestOptions {
   auth?: boolean;
   /** Return the body as text instead of JSON. */
   text?: boolean;
+  /** Return the body as a Blob (a PDF, a file): an error still reads as the API's JSON error. */
+  blob?: boolean;
 }
 
 export interface ClientOptions {
@@ -232,6 +234,7 @@ export class ApiClient {
       if (await this.refresh()) response = await this.send(method, path, options, auth);
     }
     if (response.status === 204) return undefined as T;
+    if (options.blob && response.ok) return (await response.blob()) as T;
     const text = await response.text();
     let body: unknown = null;
     if (text && !options.text) {
@@ -253,7 +256,9 @@ export class ApiClient {
   }
 
   private async send(method: string, path: string, options: RequestOptions, auth: boolean): Promise<Response> {
-    const headers: Record<string, string> = { Accept: options.text ? "text/html" : "application/json" };
+    const headers: Record<string, string> = {
+      Accept: options.blob ? "application/pdf, application/json" : options.text ? "text/html" : "application/json",
+    };
     let body: BodyInit | undefined;
     if (options.form) {
       body = new URLSearchParams(options.form).toString();

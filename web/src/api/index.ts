@@ -175,6 +175,12 @@ export function endpoints(client: ApiClient) {
         query: { format: "html" },
         text: true,
       }),
+    economicsPdf: (matchId: string) =>
+      client.request<Blob>("GET", `/api/v1/matches/${enc(matchId)}/economics`, { query: { format: "pdf" }, blob: true }),
+    matchPacketPdf: (matchId: string) =>
+      client.request<Blob>("GET", `/api/v1/matches/${enc(matchId)}/packet`, { query: { format: "pdf" }, blob: true }),
+    proposalPacketPdf: (id: string) =>
+      client.request<Blob>("GET", `/api/v1/proposals/${enc(id)}/packet`, { query: { format: "pdf" }, blob: true }),
     proposals: (query?: { status?: string; limit?: number; offset?: number }) =>
       client.request<Page<Proposal>>("GET", "/api/v1/proposals", { query: q(query) }),
     proposal: (id: string) => client.request<Proposal>("GET", `/api/v1/proposals/${enc(id)}`),

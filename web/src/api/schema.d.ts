@@ -537,11 +537,17 @@ export interface paths {
         /**
          * Match Economics
          * @description The business case of a match: NPV, IRR, payback, ROI, levelised cost, CO2 avoided, P10/P50/P90, tornado,
-         *     win-win price band, risk, and every assumption with its source. Query parameters override assumptions.
+         *     win-win price band, risk, and every assumption with its source. Query parameters override assumptions;
+         *     `format=pdf` downloads the one-page report as PDF.
          */
         get: operations["match_economics"];
         put?: never;
-        post?: never;
+        /**
+         * Match Economics With Overrides
+         * @description As `GET`, with the overrides (and the format) in a JSON body: `{"overrides": {"discount_rate": 0.06},
+         *     "format": "pdf"}`. Query parameters still apply; the body wins where both name an assumption.
+         */
+        post: operations["match_economics_with_overrides"];
         delete?: never;
         options?: never;
         head?: never;
@@ -651,6 +657,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/proposals/{proposal_id}/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Attach Document
+         * @description Attach a document (multipart form: `file`, optional `description`); the other parties are notified.
+         */
+        post: operations["attach_proposal_document"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/proposals/{proposal_id}/documents/{document_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Document
+         * @description The document's bytes, as an attachment (never rendered inline).
+         */
+        get: operations["download_proposal_document"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/proposals/{proposal_id}/nda": {
         parameters: {
             query?: never;
@@ -665,6 +711,70 @@ export interface paths {
          * @description Record that both parties signed an NDA: from then on each sees the other's name and contacts.
          */
         post: operations["record_nda"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/proposals/{proposal_id}/facilitator": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Assign Facilitator
+         * @description Either party assigns a facilitator organisation (an active profile) to the proposal, or removes it (null):
+         *     the facilitator then sees it in full and may move every state.
+         */
+        post: operations["assign_proposal_facilitator"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/proposals/{proposal_id}/packet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Proposal Packet
+         * @description The partner packet of a proposal (JSON, HTML or PDF): both flows' specifications and the contacts as the
+         *     disclosure stage allows, the economics and risk summary, the next steps, and template clauses for an NDA and a
+         *     supply agreement (templates, to be checked by a lawyer).
+         */
+        get: operations["proposal_packet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/matches/{match_id}/packet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Match Packet
+         * @description The partner packet of a match before any proposal: the caller's side in full, the other party anonymous
+         *     (unless public or already named to the caller in a proposal), economics, next steps and the templates.
+         */
+        get: operations["match_packet"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -699,6 +809,261 @@ export interface paths {
         put?: never;
         /** Read Notification */
         post: operations["read_notification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/facilitators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Facilitators
+         * @description The active facilitators: regions, specialities, fees and response time.
+         */
+        get: operations["list_facilitators"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organization_id}/facilitator-profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Profile */
+        get: operations["get_facilitator_profile"];
+        /**
+         * Set Profile
+         * @description Create or replace the profile of a facilitator organisation (its owners and admins).
+         */
+        put: operations["set_facilitator_profile"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/facilitation/queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Facilitation Queue
+         * @description The marketplace: the open cases your facilitator organisations cover (anonymised) and the ones they hold.
+         */
+        get: operations["facilitation_queue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/facilitation/cases/{case_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Case */
+        get: operations["get_facilitation_case"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/facilitation/cases/{case_id}/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim
+         * @description Claim an open case for one of your facilitator organisations: the SLA clock starts; `409` if it is taken.
+         */
+        post: operations["claim_facilitation_case"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/facilitation/cases/{case_id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Release */
+        post: operations["release_facilitation_case"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/facilitation/cases/{case_id}/proposal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Propose
+         * @description Open the proposal between the two parties, with your organisation as its facilitator.
+         */
+        post: operations["propose_facilitation_case"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/facilitation/cases/{case_id}/outcome": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Outcome
+         * @description Close a case you hold: agreed, or failed with the reason.
+         */
+        post: operations["facilitation_case_outcome"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/facilitation/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stats
+         * @description Cases, outcomes, success rates and response times per facilitator and per router rule (facilitators and
+         *     administrators).
+         */
+        get: operations["facilitation_stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Preferences
+         * @description How you are told: e-mail (immediate, daily digest, off), live updates, muted kinds, the match threshold.
+         */
+        get: operations["get_preferences"];
+        /** Set Preferences */
+        put: operations["set_preferences"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organization_id}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Webhooks */
+        get: operations["list_webhooks"];
+        put?: never;
+        /**
+         * Create Webhook
+         * @description Register an endpoint for the events your organisation takes part in. The signing secret is shown once.
+         */
+        post: operations["create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organization_id}/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Webhook */
+        delete: operations["delete_webhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{organization_id}/webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Deliveries
+         * @description The latest deliveries: status (pending, delivered, failed), attempts, the last HTTP status or error.
+         */
+        get: operations["webhook_deliveries"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -802,6 +1167,16 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /** Body_attach_proposal_document */
+        Body_attach_proposal_document: {
+            /**
+             * File
+             * @description The file (at most 20 MB).
+             */
+            file: string;
+            /** Description */
+            description?: string | null;
+        };
         /** Body_login */
         Body_login: {
             /** Grant Type */
@@ -826,10 +1201,48 @@ export interface components {
              */
             client_secret?: string | null;
         };
+        /** Claim */
+        Claim: {
+            /**
+             * Organization Id
+             * @description Which of your facilitator organisations claims it.
+             */
+            organization_id?: string | null;
+        };
         /** CommentCreate */
         CommentCreate: {
             /** Body */
             body: string;
+        };
+        /**
+         * EconomicsRequest
+         * @description Assumption overrides and the output format, for `POST /matches/{id}/economics`.
+         */
+        EconomicsRequest: {
+            /**
+             * Overrides
+             * @description Assumption overrides, e.g. `{"discount_rate": 0.06}`; they win over query parameters.
+             * @example {
+             *       "discount_rate": 0.06,
+             *       "lifetime_years": 15
+             *     }
+             */
+            overrides?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format
+             * @description json (default), html or pdf.
+             */
+            format?: ("json" | "html" | "pdf") | null;
+        };
+        /** FacilitatorAssignment */
+        FacilitatorAssignment: {
+            /**
+             * Organization Id
+             * @description A facilitator organisation with an active profile; null: none.
+             */
+            organization_id: string | null;
         };
         /**
          * FlowCreate
@@ -1111,6 +1524,13 @@ export interface components {
             }[];
             /** Relaxations */
             relaxations?: string[];
+            /**
+             * Outcomes
+             * @description Earlier exchanges of this kind: agreed, failed, and the factor applied to the score.
+             */
+            outcomes?: {
+                [key: string]: number;
+            } | null;
         } & {
             [key: string]: unknown;
         };
@@ -1124,6 +1544,13 @@ export interface components {
             irr: number | null;
             /** Co2 Avoided T Per Year */
             co2_avoided_t_per_year: number | null;
+            /**
+             * Price Band
+             * @description Win-win transfer prices {low, high, unit}: both sides beat their alternative.
+             */
+            price_band?: {
+                [key: string]: unknown;
+            } | null;
         } & {
             [key: string]: unknown;
         };
@@ -1397,6 +1824,25 @@ export interface components {
             /** Website */
             website?: string | null;
         };
+        /**
+         * Outcome
+         * @example {
+         *       "outcome": "failed",
+         *       "reason": "x"
+         *     }
+         */
+        Outcome: {
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "agreed" | "failed";
+            /**
+             * Reason
+             * @description Required when the outcome is failed.
+             */
+            reason?: string | null;
+        };
         /** Page[FlowRead] */
         Page_FlowRead_: {
             /** Items */
@@ -1440,6 +1886,83 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
+        };
+        /** Preferences */
+        Preferences: {
+            /**
+             * Email
+             * @description E-mail at once, a daily digest, or none.
+             * @default immediate
+             * @enum {string}
+             */
+            email: "immediate" | "daily" | "off";
+            /**
+             * Websocket
+             * @description Live updates on /api/v1/ws.
+             * @default true
+             */
+            websocket: boolean;
+            /** Muted Kinds */
+            muted_kinds?: ("proposal" | "facilitation" | "match")[];
+            /**
+             * Match Threshold
+             * @description Tell me of new matches at least this good.
+             * @default 0.8
+             */
+            match_threshold: number;
+        };
+        /**
+         * ProfileWrite
+         * @example {
+         *       "fee_eur": 5000,
+         *       "fee_model": "success",
+         *       "fee_note": "2 % of the first year's savings, at least 5,000 EUR",
+         *       "regions": [
+         *         "DK",
+         *         "SE"
+         *       ],
+         *       "sla_hours": 48,
+         *       "specialities": [
+         *         "heat",
+         *         "coal_fly_ash"
+         *       ]
+         *     }
+         */
+        ProfileWrite: {
+            /**
+             * Regions
+             * @description ISO country codes; empty: all.
+             */
+            regions?: string[];
+            /**
+             * Specialities
+             * @description Categories or resource classes; empty: all.
+             */
+            specialities?: string[];
+            /**
+             * Fee Model
+             * @default success
+             * @enum {string}
+             */
+            fee_model: "fixed" | "success" | "hourly" | "free";
+            /**
+             * Fee Eur
+             * @description Per case (fixed), per hour, or the success fee's minimum.
+             */
+            fee_eur?: number | null;
+            /** Fee Note */
+            fee_note?: string | null;
+            /**
+             * Sla Hours
+             * @description Hours from a claim to the first step.
+             * @default 72
+             */
+            sla_hours: number;
+            /**
+             * Active
+             * @default true
+             */
+            active: boolean;
         };
         /**
          * ProposalCreate
@@ -1791,6 +2314,27 @@ export interface components {
             input?: unknown;
             /** Context */
             ctx?: Record<string, never>;
+        };
+        /**
+         * WebhookCreate
+         * @example {
+         *       "events": [
+         *         "proposal.*"
+         *       ],
+         *       "url": "https://erp.example.com/turash"
+         *     }
+         */
+        WebhookCreate: {
+            /**
+             * Url
+             * Format: uri
+             */
+            url: string;
+            /**
+             * Events
+             * @description Patterns: "proposal.*".
+             */
+            events?: string[];
         };
     };
     responses: never;
@@ -3206,13 +3750,54 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description JSON, the document as an HTML page (`format=html`) or as a PDF download (`format=pdf`). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": unknown;
+                    "text/html": unknown;
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    match_economics_with_overrides: {
+        parameters: {
+            query?: {
+                format?: string | null;
+            };
+            header?: never;
+            path: {
+                match_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["EconomicsRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description JSON, the document as an HTML page (`format=html`) or as a PDF download (`format=pdf`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/html": unknown;
+                    "application/pdf": unknown;
                 };
             };
             /** @description Validation Error */
@@ -3442,6 +4027,75 @@ export interface operations {
             };
         };
     };
+    attach_proposal_document: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                proposal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_attach_proposal_document"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    download_proposal_document: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: string;
+                proposal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     record_nda: {
         parameters: {
             query?: never;
@@ -3466,6 +4120,113 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    assign_proposal_facilitator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                proposal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FacilitatorAssignment"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    proposal_packet: {
+        parameters: {
+            query?: {
+                format?: string;
+            };
+            header?: never;
+            path: {
+                proposal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, the document as an HTML page (`format=html`) or as a PDF download (`format=pdf`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/html": unknown;
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    match_packet: {
+        parameters: {
+            query?: {
+                format?: string;
+            };
+            header?: never;
+            path: {
+                match_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, the document as an HTML page (`format=html`) or as a PDF download (`format=pdf`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/html": unknown;
+                    "application/pdf": unknown;
                 };
             };
             /** @description Validation Error */
@@ -3533,6 +4294,537 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_facilitators: {
+        parameters: {
+            query?: {
+                /** @description Only those covering this country. */
+                country?: string | null;
+                /** @description A category or resource class. */
+                speciality?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_facilitator_profile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_facilitator_profile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfileWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    facilitation_queue: {
+        parameters: {
+            query?: {
+                status?: string | null;
+                /** @description Items per page (1-1000). */
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_facilitation_case: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    claim_facilitation_case: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["Claim"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    release_facilitation_case: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    propose_facilitation_case: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    facilitation_case_outcome: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Outcome"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    facilitation_stats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    get_preferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    set_preferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Preferences"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_webhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    webhook_deliveries: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                webhook_id: string;
+                organization_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
             };
             /** @description Validation Error */
             422: {

@@ -154,6 +154,11 @@ export const en = {
     distance: "Distance",
     sector: "Sector fit",
   } as Record<string, string>,
+  documents: {
+    preparing: "Preparing the PDF…",
+    businessCasePdf: "Business case (PDF)",
+    packetPdf: "Partner packet (PDF)",
+  },
   economics: {
     title: "Business case",
     back: "All matches",

@@ -4,6 +4,7 @@ import { useAsync, useInterval } from "../app/hooks";
 import { Link, navigate, useLocation, withQuery } from "../app/router";
 import { useApi } from "../app/session";
 import { Empty, ErrorMessage, ScoreRing, Spinner } from "../components/common";
+import { DownloadButton } from "../components/DownloadButton";
 import { ProposalActions } from "../components/ProposalActions";
 import { ago, dateTime, eur, km, years } from "../format";
 import { S } from "../i18n";
@@ -243,6 +244,11 @@ function ProposalDrawer({ id, onClose, onChanged }: { id: string; onClose: () =>
               </button>
             )}
             <ErrorMessage error={ndaError} />
+            <DownloadButton
+              label={S.documents.packetPdf}
+              fileName={`partner-packet-${p.id}.pdf`}
+              fetch={() => api.proposalPacketPdf(p.id)}
+            />
             {p.economics && (
               <dl className="kpis kpis-small">
                 <div><dt>{S.matches.npv}</dt><dd>{eur(p.economics.npv_eur ?? null)}</dd></div>

@@ -4,6 +4,7 @@ import { useAsync } from "../app/hooks";
 import { Link, withQuery } from "../app/router";
 import { useApi } from "../app/session";
 import { CategoryBadge, ErrorMessage, Notice, RouteBadge, ScoreRing, Spinner } from "../components/common";
+import { DownloadButton } from "../components/DownloadButton";
 import { MatchSides } from "../components/MatchCard";
 import { ScoreBars } from "../components/ScoreBars";
 import { RangeBar, Tornado } from "../components/Charts";
@@ -102,6 +103,16 @@ function BusinessCaseView({ data }: { data: BusinessCase }) {
           <button type="button" className="btn btn-ghost" onClick={() => void openReport()}>
             {S.economics.printable}
           </button>
+          <DownloadButton
+            label={S.documents.businessCasePdf}
+            fileName={`business-case-${match.id}.pdf`}
+            fetch={() => api.economicsPdf(match.id)}
+          />
+          <DownloadButton
+            label={S.documents.packetPdf}
+            fileName={`partner-packet-${match.id}.pdf`}
+            fetch={() => (proposal ? api.proposalPacketPdf(proposal.id) : api.matchPacketPdf(match.id))}
+          />
         </div>
       </header>
       <ErrorMessage error={proposeError} />
