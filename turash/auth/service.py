@@ -25,7 +25,7 @@ from turash.kit.cache import Cache
 from turash.kit.errors import Conflict, Forbidden, NotAuthenticated, NotFound
 from turash.kit.metrics import LOGIN_ATTEMPTS
 from turash.models import ApiKey, User
-from turash.models.base import new_id
+from turash.models.base import as_utc, new_id
 from turash.organizations.repository import membership_of
 
 
@@ -154,19 +154,15 @@ def principal_from_api_key(session: Session, key: str) -> Principal:
     now = datetime.now(UTC)
     if api_key is None or api_key.revoked_at is not None:
         raise NotAuthenticated("API key is invalid or revoked", code="invalid_api_key")
-    if api_key.expires_at is not None and _aware(api_key.expires_at) <= now:
+    if api_key.expires_at is not None and as_utc(api_key.expires_at) <= now:
         raise NotAuthenticated("API key has expired", code="invalid_api_key")
     user = repository.user_by_id(session, api_key.user_id)
     if user is None or not user.is_active:
         raise NotAuthenticated("API key owner is disabled", code="invalid_api_key")
     # Touch at most once a minute: a write per request would serialise machine clients on SQLite.
-    if api_key.last_used_at is None or now - _aware(api_key.last_used_at) > timedelta(minutes=1):
+    if api_key.last_used_at is None or now - as_utc(api_key.last_used_at) > timedelta(minutes=1):
         api_key.last_used_at = now
     return Principal(user=user, via="api_key", api_key_id=api_key.id, api_key_organization_id=api_key.organization_id)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def create_api_key(session: Session, principal: Principal, data: ApiKeyCreate) -> tuple[ApiKey, str]:

@@ -34,8 +34,10 @@ from turash.models import (
     ResourceFlow,
     Site,
 )
-from turash.models.base import new_id, utcnow
+from turash.models.base import as_utc, new_id, utcnow
 from turash.notifications.inbox import notify_members
+from turash.organizations.service import effective_role
+from turash.proposals.bands import distance_band
 
 WRITE_ROLES = ("owner", "admin", "member")
 ADMIN_ROLES = ("owner", "admin")
@@ -44,16 +46,6 @@ OUTCOMES = ("agreed", "failed")
 
 
 # --- profiles -------------------------------------------------------------------------------------------------------
-def _role(session: Session, principal: Principal, org_id: str) -> str | None:
-    if principal.api_key_organization_id is not None and principal.api_key_organization_id != org_id:
-        return None
-    if principal.is_admin:
-        return "owner"
-    return session.scalar(
-        sa.select(Membership.role).where(Membership.organization_id == org_id, Membership.user_id == principal.user.id)
-    )
-
-
 def _facilitator_org(session: Session, org_id: str) -> Organization:
     org = session.get(Organization, org_id)
     if org is None:
@@ -90,8 +82,8 @@ def clean_specialities(specialities: list[str]) -> list[str]:
 
 def set_profile(session: Session, principal: Principal, org_id: str, values: dict[str, Any]) -> FacilitatorProfile:
     """Create or update a facilitator organisation's profile (its owners and admins)."""
-    _facilitator_org(session, org_id)
-    if _role(session, principal, org_id) not in ADMIN_ROLES:
+    org = _facilitator_org(session, org_id)
+    if effective_role(session, principal, org) not in ADMIN_ROLES:
         raise Forbidden("only an owner or admin of the facilitator organisation may change its profile")
     profile = session.get(FacilitatorProfile, org_id) or FacilitatorProfile(organization_id=org_id)
     if "regions" in values:
@@ -211,17 +203,6 @@ def refresh_queue(session: Session) -> int:
     return len(rows)
 
 
-def _band(value: float | None) -> str | None:
-    if value is None:
-        return None
-    low = 0.0
-    for edge in (1, 5, 10, 25, 50, 100):
-        if value < edge:
-            return f"{low:g}-{edge:g} km"
-        low = edge
-    return f"over {low:g} km"
-
-
 def case_view(session: Session, case: FacilitationCase, mine: set[str]) -> dict[str, Any]:
     """A case as a facilitator sees it: anonymised unless the caller's organisation holds it."""
     snap = case.snapshot or {}
@@ -236,12 +217,12 @@ def case_view(session: Session, case: FacilitationCase, mine: set[str]) -> dict[
         "demand_class": case.demand_class,
         "reasons": case.reasons,
         "score": snap.get("score"),
-        "distance_band": _band(snap.get("distance_km")),
+        "distance_band": distance_band(snap.get("distance_km")),
         "economics": snap.get("economics"),
         "facilitator": holder.name if holder else None,
         "claimed_at": case.claimed_at.isoformat() if case.claimed_at else None,
         "due_at": case.due_at.isoformat() if case.due_at else None,
-        "overdue": bool(case.status == CLAIMED and case.due_at and _aware(case.due_at) < utcnow()),
+        "overdue": bool(case.status == CLAIMED and case.due_at and as_utc(case.due_at) < utcnow()),
         "proposal_id": case.proposal_id,
         "outcome_reason": case.outcome_reason,
         "created_at": case.created_at.isoformat(),
@@ -252,13 +233,6 @@ def case_view(session: Session, case: FacilitationCase, mine: set[str]) -> dict[
         out["distance_km"] = snap.get("distance_km")
         out["explanation"] = snap.get("explanation")
     return out
-
-
-def _aware(at: datetime) -> datetime:
-    """SQLite returns naive datetimes for timezone-aware columns: read them as UTC."""
-    from datetime import UTC
-
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def queue(
@@ -292,7 +266,8 @@ def _case(session: Session, case_id: str) -> FacilitationCase:
 
 
 def _holder_role(session: Session, principal: Principal, case: FacilitationCase) -> None:
-    if case.facilitator_org_id is None or _role(session, principal, case.facilitator_org_id) not in WRITE_ROLES:
+    holder = session.get(Organization, case.facilitator_org_id) if case.facilitator_org_id else None
+    if holder is None or effective_role(session, principal, holder) not in WRITE_ROLES:
         raise Forbidden("only the facilitator holding this case may do that")
 
 
@@ -400,7 +375,7 @@ def remind_overdue(session: Session, now: datetime | None = None, collect: Any =
     ).all()
     count = 0
     for case in cases:
-        if case.due_at is None or _aware(case.due_at) > now:
+        if case.due_at is None or as_utc(case.due_at) > now:
             continue
         event = DomainEvent("facilitation.overdue", {"case_id": case.id})
         if collect is not None:
@@ -469,7 +444,7 @@ def _summary(group: list[FacilitationCase]) -> dict[str, Any]:
     counts = {s: sum(c.status == s for c in group) for s in ("open", "claimed", "agreed", "failed")}
     closed = counts["agreed"] + counts["failed"]
     hours = sorted(
-        (_aware(c.closed_at) - _aware(c.claimed_at)).total_seconds() / 3600.0
+        (as_utc(c.closed_at) - as_utc(c.claimed_at)).total_seconds() / 3600.0
         for c in group
         if c.closed_at is not None and c.claimed_at is not None
     )

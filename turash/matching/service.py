@@ -43,7 +43,6 @@ from turash.models.base import new_id, utcnow
 from turash.models.flow import CATEGORIES
 
 DEFAULT_TOP_K = 5
-DEFAULT_MATCH_THRESHOLD = 0.8  # new matches at least this good are announced (NotificationPreference)
 DEFAULT_RADIUS_KM = 50.0
 SECTOR_WEIGHT = sectors.DEFAULT_WEIGHT
 
@@ -520,6 +519,7 @@ def announce(session: Session, fresh: list[dict[str, Any]]) -> DomainEvent | Non
     """In-app notifications of new matches to the members of their organisations whose `match_threshold` they reach
     (one per user: how many, and the best). The texts name only the user's own side and the other's resource."""
     from turash.models import Membership, Notification, NotificationPreference, ResourceFlow
+    from turash.models.notification import DEFAULT_MATCH_THRESHOLD
 
     flow_ids = {m[side]["flow_id"] for m in fresh for side in ("supply", "demand")}
     org_of: dict[str, str] = {

@@ -13,6 +13,7 @@ from turash.models.base import Base, IdMixin, JSONType, TimestampMixin, utcnow
 
 EMAIL_MODES = ("immediate", "daily", "off")
 DELIVERY_STATES = ("pending", "delivered", "failed")
+DEFAULT_MATCH_THRESHOLD = 0.8  # new matches at least this good are announced, unless the user chose otherwise
 
 
 class HandledEvent(Base):
@@ -34,7 +35,7 @@ class NotificationPreference(TimestampMixin, Base):
     email: Mapped[str] = mapped_column(sa.String(16), default="immediate")  # immediate | daily digest | off
     websocket: Mapped[bool] = mapped_column(default=True)
     muted_kinds: Mapped[list[Any]] = mapped_column(JSONType, default=list)  # e.g. ["match"]
-    match_threshold: Mapped[float] = mapped_column(sa.Float, default=0.8)  # new matches at least this good
+    match_threshold: Mapped[float] = mapped_column(sa.Float, default=DEFAULT_MATCH_THRESHOLD)
     last_digest_at: Mapped[datetime | None] = mapped_column()
 
 

@@ -3,21 +3,17 @@ last day (none when there is nothing new)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from turash.config import Settings
 from turash.models import EmailMessage, Notification, NotificationPreference, User
-from turash.models.base import new_id, utcnow
+from turash.models.base import as_utc, new_id, utcnow
 from turash.notifications import mail
 
 PERIOD = timedelta(days=1)
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def send_digests(session: Session, settings: Settings, now: datetime | None = None) -> int:
@@ -28,7 +24,7 @@ def send_digests(session: Session, settings: Settings, now: datetime | None = No
         if pref.last_digest_at is None:  # the clock starts when the user chose digests
             pref.last_digest_at = now
             continue
-        since = _aware(pref.last_digest_at)
+        since = as_utc(pref.last_digest_at)
         if now - since < PERIOD:
             continue
         notes = session.scalars(

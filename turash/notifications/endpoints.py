@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from turash.auth.dependencies import OrgAdmin, PrincipalDep, UowDep
 from turash.kit.errors import NotFound, TurashError
 from turash.models import Notification, NotificationPreference, Webhook, WebhookDelivery
+from turash.models.notification import DEFAULT_MATCH_THRESHOLD
 from turash.notifications.hub import hub_of
 
 router = APIRouter(tags=["notifications"])
@@ -23,7 +24,9 @@ class Preferences(BaseModel):
     )
     websocket: bool = Field(True, description="Live updates on /api/v1/ws.")
     muted_kinds: list[Literal["proposal", "facilitation", "match"]] = Field(default_factory=list)
-    match_threshold: float = Field(0.8, ge=0, le=1, description="Tell me of new matches at least this good.")
+    match_threshold: float = Field(
+        DEFAULT_MATCH_THRESHOLD, ge=0, le=1, description="Tell me of new matches at least this good."
+    )
 
 
 def _prefs_view(pref: NotificationPreference | None) -> dict[str, Any]:

@@ -115,11 +115,15 @@ def _send_file(folder: Path, message: EmailMessage, mime: MimeMessage) -> None:
 
 
 def send_pending(session: Session, settings: Settings, limit: int = 200) -> int:
-    """Send pending e-mails (SMTP when configured, else the file sink). Returns how many were sent."""
+    """Send pending e-mails (SMTP when configured, else the file sink). Returns how many were sent. Commits what
+    the session holds before sending."""
     sent = 0
     rows = session.scalars(
         sa.select(EmailMessage).where(EmailMessage.status == "pending").order_by(EmailMessage.created_at).limit(limit)
     ).all()
+    if not rows:
+        return 0
+    session.commit()  # no transaction stays open while a mail server answers; the results are a new, short one
     for message in rows:
         mime = _mime(settings, message)
         message.attempts += 1

@@ -21,7 +21,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from turash.models import Webhook, WebhookDelivery
-from turash.models.base import utcnow
+from turash.models.base import as_utc, utcnow
 
 log = structlog.get_logger(__name__)
 MAX_ATTEMPTS = 8
@@ -42,14 +42,9 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=BACKOFF_SECONDS * 2 ** max(attempts - 1, 0))
 
 
-def _aware(at: datetime) -> datetime:
-    from datetime import UTC
-
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
 def deliver_due(session: Session, now: datetime | None = None, limit: int = 100, client: Any = None) -> int:
-    """Try every pending delivery that is due. Returns how many were delivered."""
+    """Try every pending delivery that is due. Returns how many were delivered. Commits what the session holds
+    before the first request."""
     import httpx2 as httpx
 
     now = now or utcnow()
@@ -61,16 +56,20 @@ def deliver_due(session: Session, now: datetime | None = None, limit: int = 100,
             .order_by(WebhookDelivery.created_at)
             .limit(limit)
         )
-        if d.next_attempt_at is None or _aware(d.next_attempt_at) <= now
+        if d.next_attempt_at is None or as_utc(d.next_attempt_at) <= now
     ]
     if not due:
         return 0
+    hooks = {h.id: h for h in session.scalars(sa.select(Webhook).where(Webhook.id.in_({d.webhook_id for d in due})))}
+    # No transaction (and on SQLite no write lock) stays open while remote servers answer: the reads end here, the
+    # results are written afterwards in a new, short transaction.
+    session.commit()
     delivered = 0
     own = client is None
     http = client or httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
     try:
         for d in due:
-            hook = session.get(Webhook, d.webhook_id)
+            hook = hooks.get(d.webhook_id)
             if hook is None or not hook.active:
                 d.status, d.last_error = "failed", "the webhook was removed or deactivated"
                 continue

@@ -41,6 +41,7 @@ from turash.models import (
 from turash.models.base import new_id, utcnow
 from turash.notifications.inbox import notify_members
 from turash.organizations.repository import membership_of
+from turash.proposals.bands import band, distance_band
 
 NEXT = {
     "draft": ("sent",),
@@ -441,15 +442,6 @@ def list_for(
 # --- staged disclosure ------------------------------------------------------------------------------------------
 
 
-def _band(value: float | None, edges: tuple[float, ...], unit: str) -> str | None:
-    if value is None:
-        return None
-    low = 0.0
-    for edge in edges:
-        if value < edge:
-            return f"{low:g}-{edge:g} {unit}"
-        low = edge
-    return f"over {low:g} {unit}"
 
 
 def stage(proposal: Proposal, role: str) -> str:
@@ -490,7 +482,7 @@ def side_view(
         "resource": snap.get("resource"),
         "resource_class": snap.get("resource_class"),
         "sector": (site.nace if site else None) or (org.nace if org else None),
-        "distance_band": _band(distance_km, (1, 5, 10, 25, 50, 100), "km"),
+        "distance_band": distance_band(distance_km),
         "quantity_band": _quantity_band(flow),
     }
     if level == "anonymous":
@@ -535,7 +527,7 @@ def _quantity_band(flow: ResourceFlow | None) -> str | None:
     if flow is None or flow.quantity is None or not flow.unit:
         return None
     edges = (10, 100, 1_000, 10_000, 100_000, 1_000_000)
-    return _band(abs(flow.quantity), edges, flow.unit)
+    return band(abs(flow.quantity), edges, flow.unit)
 
 
 def _contacts(session: Session, org_id: str) -> list[dict[str, str]]:
