@@ -4,7 +4,18 @@ from turash.models.audit import AuditEntry
 from turash.models.base import Base, new_id
 from turash.models.facilitation import CASE_STATES, FEE_MODELS, FacilitationCase, FacilitatorProfile
 from turash.models.flow import CATEGORIES, DIRECTIONS, PRECISIONS, ResourceFlow
-from turash.models.ingestion import ImportRun, QuarantinedRow
+from turash.models.ingestion import (
+    ColumnMapping,
+    ImportRun,
+    InboundWebhook,
+    IngestJob,
+    MergeProposal,
+    Meter,
+    MeterReading,
+    QuarantinedRow,
+    ReadingRollup,
+    WebhookReceipt,
+)
 from turash.models.match import MatchRecord, MatchRun
 from turash.models.notification import (
     EMAIL_MODES,
@@ -34,14 +45,20 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "ColumnMapping",
     "EmailMessage",
     "FacilitationCase",
     "FacilitatorProfile",
     "HandledEvent",
     "ImportRun",
+    "InboundWebhook",
+    "IngestJob",
     "MatchRecord",
     "MatchRun",
     "Membership",
+    "MergeProposal",
+    "Meter",
+    "MeterReading",
     "Notification",
     "NotificationPreference",
     "Organization",
@@ -49,11 +66,13 @@ __all__ = [
     "ProposalDocument",
     "ProposalEvent",
     "QuarantinedRow",
+    "ReadingRollup",
     "ResourceFlow",
     "ServiceOffering",
     "Site",
     "User",
     "Webhook",
     "WebhookDelivery",
+    "WebhookReceipt",
     "new_id",
 ]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -62,6 +62,9 @@ class ResourceFlow(IdMixin, TimestampMixin, Base):
     schedule: Mapped[str | None] = mapped_column(sa.String(200))
     price_eur_per_unit: Mapped[float | None] = mapped_column(sa.Float)
     precision: Mapped[str] = mapped_column(sa.String(16), default="estimated")
+    # From meter readings (turash/ingestion/readings.py): {"monthly": [12 factors], "hourly": [24 factors], ...}
+    availability_profile: Mapped[dict[str, Any] | None] = mapped_column()
+    measured_at: Mapped[datetime | None] = mapped_column()
     description: Mapped[str | None] = mapped_column(sa.Text)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     inferred: Mapped[bool] = mapped_column(default=False)
