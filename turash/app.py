@@ -222,6 +222,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     from turash.economics.endpoints import router as economics_router
     from turash.facilitation.endpoints import router as facilitation_router
     from turash.flows.endpoints import router as flows_router
+    from turash.ingestion.endpoints import router as ingestion_router
     from turash.matching.endpoints import router as matching_router
     from turash.notifications import handlers as notification_handlers
     from turash.notifications.endpoints import router as notifications_router
@@ -286,6 +287,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         proposals_router,
         facilitation_router,
         notifications_router,
+        ingestion_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from turash.kit.units import ureg
+from turash.kit.units import from_si, prepare_unit_text, ureg
 from turash.models import Meter, MeterReading, QuarantinedRow, ReadingRollup
 from turash.models.base import utcnow
 
@@ -33,7 +33,7 @@ QUANTITY_UNITS: dict[str, str] = {
     "mass_rate": "kg/s",
     "power": "W",
     "energy": "J",  # a cumulative counter (kWh, GJ)
-    "temperature": "degC",
+    "temperature": "degC",  # pint reads "degC", "°C", "K", "degF"
     "pressure": "bar",
     "quantity": "kg",  # a mass counter (t, kg)
 }
@@ -74,12 +74,12 @@ class ReadingBatchResult:
 
 def _factor(unit: str, target: str) -> tuple[float, float]:
     """(scale, offset) so that SI = value * scale + offset; raises on a unit of the wrong dimension."""
-    if target == "degC":
-        source = ureg.Quantity(0.0, unit)
-        zero = source.to(target).magnitude
-        one = ureg.Quantity(1.0, unit).to(target).magnitude
+    text = prepare_unit_text(unit)
+    if target == "degC":  # offset units: convert two points
+        zero = float(ureg.Quantity(0.0, text).to(target).magnitude)
+        one = float(ureg.Quantity(1.0, text).to(target).magnitude)
         return one - zero, zero
-    return float(ureg.Quantity(1.0, unit).to(target).magnitude), 0.0
+    return float(ureg.Quantity(1.0, text).to(target).magnitude), 0.0
 
 
 _FACTORS: dict[tuple[str, str], tuple[float, float] | str] = {}
@@ -121,10 +121,8 @@ def store_readings(
         return result
     now = now or utcnow()
     names = {r.meter for r in readings}
-    meters = {
-        m.name: m
-        for m in session.scalars(sa.select(Meter).where(Meter.organization_id == organization_id, Meter.name.in_(names)))
-    }
+    query = sa.select(Meter).where(Meter.organization_id == organization_id, Meter.name.in_(names))
+    meters = {m.name: m for m in session.scalars(query)}
     rows: dict[tuple[str, datetime], float] = {}
     bad: list[QuarantinedRow] = []
     for index, reading in enumerate(readings):
@@ -214,7 +212,7 @@ def _ensure_partitions(session: Session, times: set[tuple[int, int]]) -> None:
                     # DDL cannot take bind parameters; the name and bounds are built from integers above.
                     session.execute(
                         sa.text(
-                            f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF meter_readings "  # noqa: S608
+                            f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF meter_readings "
                             f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
                         )
                     )
@@ -227,21 +225,20 @@ def _ensure_partitions(session: Session, times: set[tuple[int, int]]) -> None:
 def _insert_new(session: Session, rows: dict[tuple[str, datetime], float], now: datetime) -> int:
     """Insert the readings not already stored; returns how many went in."""
     dialect = session.get_bind().dialect.name
-    table = MeterReading.__table__
     values = [{"meter_id": m, "ts": ts, "value_si": v, "received_at": now} for (m, ts), v in rows.items()]
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         _ensure_partitions(session, {(ts.year, ts.month) for _, ts in rows})
-        statement: Any = pg_insert(table).on_conflict_do_nothing(index_elements=["meter_id", "ts"])
+        statement: Any = pg_insert(MeterReading).on_conflict_do_nothing(index_elements=["meter_id", "ts"])
     else:
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=["meter_id", "ts"])
+        statement = sqlite_insert(MeterReading).on_conflict_do_nothing(index_elements=["meter_id", "ts"])
     inserted = 0
     for start in range(0, len(values), 5000):
-        outcome = session.execute(statement, values[start : start + 5000])
-        inserted += max(outcome.rowcount, 0)
+        # RETURNING names the rows that went in (executemany's rowcount is not reliable across drivers)
+        inserted += len(session.execute(statement.returning(MeterReading.ts), values[start : start + 5000]).all())
     return inserted
 
 
@@ -289,3 +286,147 @@ def _rollup(session: Session, meter_id: str, times: list[datetime]) -> None:
                     for start, values in buckets.items()
                 ],
             )
+
+
+# --- from readings to the flow -------------------------------------------------------------------------------------
+
+MIN_HOURS = 24  # a flow becomes `measured` once a meter has covered at least a day
+WINDOW_DAYS = 365  # the measured quantity and profile use the last year of readings
+REMATCH_CHANGE = 0.2  # a measured quantity this far (relative) from the declared one re-matches the flow
+UPTIME_SHARE = 0.05  # an hour counts as "running" when its mean is above 5 % of the overall mean
+
+# Which meter quantity measures which flow quantity kind (turash.kit.units.QuantityKind), and how: a rate meter's
+# mean is the flow's rate; a counter's increase over the time covered is.
+_RATE_FOR_KIND = {"volume_rate": "flow_rate", "mass_rate": "mass_rate", "power": "power"}
+_COUNTER_FOR_KIND = {"power": "energy", "mass_rate": "quantity"}
+
+
+@dataclass
+class FlowRefresh:
+    flow_id: str
+    meter_id: str
+    hours: int
+    updated: list[str] = field(default_factory=list)  # the flow fields changed
+    previous_si: float | None = None
+    measured_si: float | None = None
+    relative_change: float | None = None
+    rematch: bool = False
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "flow_id": self.flow_id,
+            "meter_id": self.meter_id,
+            "hours": self.hours,
+            "updated": self.updated,
+            "previous_si": self.previous_si,
+            "measured_si": self.measured_si,
+            "relative_change": self.relative_change,
+            "rematch": self.rematch,
+            "note": self.note,
+        }
+
+
+def _factors(means: dict[int, list[float]], size: int, overall: float) -> list[float | None]:
+    """Each slot's mean over the overall mean (1.0 = average); None where no reading fell."""
+    out: list[float | None] = []
+    for slot in range(size):
+        values = means.get(slot)
+        out.append(round(sum(values) / len(values) / overall, 3) if values and overall else None)
+    return out
+
+
+def refresh_flow(session: Session, meter: Meter, *, now: datetime | None = None) -> FlowRefresh | None:
+    """Update the meter's flow from its rollups: measured quantity (or temperature), availability profile,
+    precision `measured`. Returns what changed, or None when the meter has no flow or too little data yet."""
+    if meter.flow_id is None:
+        return None
+    from turash.models import ResourceFlow
+
+    flow = session.get(ResourceFlow, meter.flow_id)
+    if flow is None:
+        return None
+    now = now or utcnow()
+    since = now - timedelta(days=WINDOW_DAYS)
+    hourly = session.execute(
+        sa.select(ReadingRollup.start, ReadingRollup.mean, ReadingRollup.minimum, ReadingRollup.maximum)
+        .where(ReadingRollup.meter_id == meter.id, ReadingRollup.period == "hour", ReadingRollup.start >= since)
+        .order_by(ReadingRollup.start)
+    ).all()
+    refresh = FlowRefresh(flow_id=flow.id, meter_id=meter.id, hours=len(hourly))
+    if len(hourly) < MIN_HOURS:
+        refresh.note = f"{len(hourly)} hours of readings; the flow is updated from {MIN_HOURS}"
+        return refresh
+    first, last = _as_utc(hourly[0].start), _as_utc(hourly[-1].start)
+    rate: float | None = None
+    if meter.quantity == "temperature":
+        mean_c = sum(h.mean for h in hourly) / len(hourly)
+        if flow.temperature_c is None or abs(flow.temperature_c - mean_c) > 0.05:
+            flow.temperature_c = round(mean_c, 2)
+            refresh.updated.append("temperature_c")
+    elif meter.quantity == _RATE_FOR_KIND.get(flow.quantity_kind or ""):
+        rate = sum(h.mean for h in hourly) / len(hourly)
+    elif meter.quantity == _COUNTER_FOR_KIND.get(flow.quantity_kind or ""):
+        elapsed = (last - first).total_seconds() + 3600
+        rate = max(hourly[-1].maximum - hourly[0].minimum, 0.0) / elapsed
+    else:
+        refresh.note = f"a {meter.quantity} meter does not measure a {flow.quantity_kind or 'quantity-less'} flow"
+    profile_values = [h.mean for h in hourly]
+    overall = sum(profile_values) / len(profile_values)
+    if rate is not None and flow.unit:
+        refresh.previous_si, refresh.measured_si = flow.quantity_si, rate
+        if flow.quantity_si:
+            refresh.relative_change = round(abs(rate - flow.quantity_si) / abs(flow.quantity_si), 4)
+        if flow.quantity_si is None or refresh.relative_change is None or refresh.relative_change > 1e-6:
+            flow.quantity_si = rate
+            flow.quantity = round(from_si(rate, flow.unit), 6)
+            flow.quantity_min = flow.quantity_max = None  # a measured quantity has no declared range
+            refresh.updated.append("quantity")
+        refresh.rematch = refresh.relative_change is None or refresh.relative_change > REMATCH_CHANGE
+    monthly: dict[int, list[float]] = {}
+    by_hour: dict[int, list[float]] = {}
+    running = 0
+    for h in hourly:
+        start = _as_utc(h.start)
+        monthly.setdefault(start.month - 1, []).append(h.mean)
+        by_hour.setdefault(start.hour, []).append(h.mean)
+        running += abs(h.mean) > UPTIME_SHARE * abs(overall)
+    flow.availability_profile = {
+        "meter_id": meter.id,
+        "quantity": meter.quantity,
+        "from": first.isoformat(),
+        "to": (last + timedelta(hours=1)).isoformat(),
+        "hours": len(hourly),
+        "mean_si": overall,
+        "uptime": round(running / len(hourly), 3),
+        "monthly": _factors(monthly, 12, overall),
+        "hourly": _factors(by_hour, 24, overall),
+    }
+    refresh.updated.append("availability_profile")
+    if flow.precision != "measured":
+        flow.precision = "measured"
+        refresh.updated.append("precision")
+        refresh.rematch = refresh.rematch or rate is not None
+    flow.measured_at = now
+    session.flush()
+    return refresh
+
+
+def refresh_meters(
+    session: Session, meter_ids: set[str], *, now: datetime | None = None, min_interval_s: float = 0.0
+) -> list[FlowRefresh]:
+    """Refresh the flows of these meters; a flow refreshed less than `min_interval_s` ago waits (streams send
+    readings every second; the flow does not need recomputing as often)."""
+    from turash.models import ResourceFlow
+
+    now = now or utcnow()
+    done: list[FlowRefresh] = []
+    for meter in session.scalars(sa.select(Meter).where(Meter.id.in_(meter_ids), Meter.flow_id.is_not(None))):
+        if min_interval_s > 0:
+            measured = session.scalar(sa.select(ResourceFlow.measured_at).where(ResourceFlow.id == meter.flow_id))
+            if measured is not None and (now - _as_utc(measured)).total_seconds() < min_interval_s:
+                continue
+        refresh = refresh_flow(session, meter, now=now)
+        if refresh is not None:
+            done.append(refresh)
+    return done

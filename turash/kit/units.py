@@ -131,6 +131,11 @@ def _prepare(text: str) -> str:
     return s
 
 
+def prepare_unit_text(text: str) -> str:
+    """The unit text as pint reads it: plant-manager spellings ("m3 per h", "mw", "m³") made explicit."""
+    return _prepare(text)
+
+
 @lru_cache(maxsize=4096)
 def unit_info(text: str) -> UnitInfo:
     """Parse a unit; raise UnitError naming the unit when it is unknown or not an amount/rate of a resource."""
