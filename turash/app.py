@@ -222,6 +222,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     from turash.economics.endpoints import router as economics_router
     from turash.facilitation.endpoints import router as facilitation_router
     from turash.flows.endpoints import router as flows_router
+    from turash.ingestion import tasks as ingestion_tasks
     from turash.ingestion.endpoints import router as ingestion_router
     from turash.matching.endpoints import router as matching_router
     from turash.notifications import handlers as notification_handlers
@@ -248,6 +249,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             app.state.runtime = Runtime.from_settings(settings)
         rt = app.state.runtime
         notification_handlers.install(rt)  # e-mail, WebSocket and webhooks from the domain events
+        ingestion_tasks.install(rt)  # re-match a flow its meters moved
         worker = None
         if owned and rt.settings.delivery_mode == "background":
             worker = rt.extras["delivery_worker"] = notification_handlers.DeliveryWorker(rt).start()

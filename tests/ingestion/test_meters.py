@@ -65,6 +65,11 @@ def test_a_day_of_power_readings_makes_the_flow_measured_and_announces_a_rematch
     assert profile["hourly"][12] == pytest.approx(1.2) and profile["hourly"][2] == pytest.approx(0.8)
     assert profile["monthly"][10] == pytest.approx(1.0) and profile["monthly"][0] is None
     assert [e.payload["flow_id"] for e in seen] == [flow["id"]]
+    with runtime.uow() as uow:
+        from turash.models import MatchRun
+
+        runs = uow.session.scalars(sa.select(MatchRun).where(MatchRun.trigger == "meter")).all()
+        assert len(runs) == 1 and runs[0].params["flow_id"] == flow["id"], [r.params for r in runs]
 
 
 def test_a_reading_sent_twice_is_stored_once(alice: Api, runtime: Any) -> None:

@@ -6,13 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, status
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from turash.auth.dependencies import OrgMember, OrgViewer, UowDep
+from turash.auth.dependencies import OrgAdmin, OrgMember, OrgViewer, PrincipalDep, UowDep
+from turash.ingestion import inbound
 from turash.ingestion import meters as meter_service
 from turash.ingestion.readings import QUANTITY_UNITS, Reading
-from turash.models import Meter
+from turash.models import InboundWebhook, Meter
 
 router = APIRouter(tags=["ingestion"])
 
@@ -113,3 +115,86 @@ def meter_readings(
     meter = meter_service.get_meter(uow.session, access.organization.id, meter_id)
     items = meter_service.series(uow.session, meter, period=period, start=start, end=end, limit=limit)
     return {"meter": meter_view(meter), "period": period, "items": items}
+
+
+# --- inbound webhooks -----------------------------------------------------------------------------------------------
+
+
+class InboundWebhookCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "SCADA gateway", "kind": "readings"}]}
+    )
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["readings", "flows"] = Field(description="What the source sends: meter readings or flow records.")
+
+
+def inbound_view(source: InboundWebhook, *, with_secret: bool = False) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": source.id,
+        "name": source.name,
+        "kind": source.kind,
+        "active": source.active,
+        "url": f"/api/v1/ingest/webhooks/{source.id}",
+        "last_received_at": source.last_received_at.isoformat() if source.last_received_at else None,
+        "created_at": source.created_at.isoformat(),
+    }
+    if with_secret:
+        view["secret"] = source.secret
+    return view
+
+
+@router.post(
+    "/organizations/{organization_id}/inbound-webhooks",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="create_inbound_webhook",
+)
+def create_inbound_webhook(
+    access: OrgAdmin, data: InboundWebhookCreate, uow: UowDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """A URL a source can push signed deliveries to. The secret is shown here and on rotation only."""
+    source = inbound.create_source(uow.session, access.organization.id, data.name, data.kind, principal.user.id)
+    return inbound_view(source, with_secret=True)
+
+
+@router.get("/organizations/{organization_id}/inbound-webhooks", operation_id="list_inbound_webhooks")
+def list_inbound_webhooks(access: OrgAdmin, uow: UowDep) -> dict[str, Any]:
+    rows = uow.session.scalars(
+        sa.select(InboundWebhook)
+        .where(InboundWebhook.organization_id == access.organization.id)
+        .order_by(InboundWebhook.created_at)
+    ).all()
+    return {"items": [inbound_view(s) for s in rows], "total": len(rows)}
+
+
+@router.post(
+    "/organizations/{organization_id}/inbound-webhooks/{webhook_id}/rotate", operation_id="rotate_inbound_webhook"
+)
+def rotate_inbound_webhook(access: OrgAdmin, webhook_id: str, uow: UowDep) -> dict[str, Any]:
+    source = inbound.get_source(uow.session, access.organization.id, webhook_id)
+    inbound.rotate_secret(source)
+    return inbound_view(source, with_secret=True)
+
+
+@router.delete(
+    "/organizations/{organization_id}/inbound-webhooks/{webhook_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="delete_inbound_webhook",
+)
+def delete_inbound_webhook(access: OrgAdmin, webhook_id: str, uow: UowDep) -> None:
+    uow.session.delete(inbound.get_source(uow.session, access.organization.id, webhook_id))
+
+
+async def raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+@router.post(
+    "/ingest/webhooks/{webhook_id}",
+    operation_id="receive_inbound_webhook",
+    responses={401: {"description": "unsigned, bad signature or stale"}, 409: {"description": "replayed delivery"}},
+)
+def receive_inbound_webhook(
+    webhook_id: str, request: Request, body: Annotated[bytes, Depends(raw_body)], uow: UowDep
+) -> dict[str, Any]:
+    """A signed delivery from a source (no user token: the HMAC signature is the credential)."""
+    return inbound.receive(uow.session, webhook_id, request.headers, body, collect=uow.collect)
