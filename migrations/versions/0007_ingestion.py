@@ -227,6 +227,26 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("kind", sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column("replays", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("resolution", sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column("organization_id", sa.String(length=32), nullable=True))
+        batch_op.create_index(batch_op.f("ix_quarantined_rows_organization_id"), ["organization_id"], unique=False)
+        batch_op.create_foreign_key(
+            batch_op.f("fk_quarantined_rows_organization_id_organizations"),
+            "organizations",
+            ["organization_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
+
+    with op.batch_alter_table("import_runs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("organization_id", sa.String(length=32), nullable=True))
+        batch_op.create_index(batch_op.f("ix_import_runs_organization_id"), ["organization_id"], unique=False)
+        batch_op.create_foreign_key(
+            batch_op.f("fk_import_runs_organization_id_organizations"),
+            "organizations",
+            ["organization_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
 
     with op.batch_alter_table("resource_flows", schema=None) as batch_op:
         batch_op.add_column(
@@ -247,7 +267,15 @@ def downgrade() -> None:
         batch_op.drop_column("measured_at")
         batch_op.drop_column("availability_profile")
 
+    with op.batch_alter_table("import_runs", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_import_runs_organization_id_organizations"), type_="foreignkey")
+        batch_op.drop_index(batch_op.f("ix_import_runs_organization_id"))
+        batch_op.drop_column("organization_id")
+
     with op.batch_alter_table("quarantined_rows", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_quarantined_rows_organization_id_organizations"), type_="foreignkey")
+        batch_op.drop_index(batch_op.f("ix_quarantined_rows_organization_id"))
+        batch_op.drop_column("organization_id")
         batch_op.drop_column("resolution")
         batch_op.drop_column("replays")
         batch_op.drop_column("kind")

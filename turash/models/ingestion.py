@@ -25,6 +25,10 @@ class ImportRun(IdMixin, TimestampMixin, Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
     finished_at: Mapped[datetime | None] = mapped_column()
     created_by: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    # The organisation an API import was made for (its quarantine is that organisation's); None for the CLI.
+    organization_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
 
 
 class QuarantinedRow(IdMixin, TimestampMixin, Base):
@@ -41,6 +45,9 @@ class QuarantinedRow(IdMixin, TimestampMixin, Base):
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
     resolved_at: Mapped[datetime | None] = mapped_column()
     kind: Mapped[str | None] = mapped_column(sa.String(16))  # flows | sites | readings; None = the run's kind
+    organization_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
     replays: Mapped[int] = mapped_column(default=0)
     resolution: Mapped[str | None] = mapped_column(sa.String(200))  # "imported flow <id>", "dismissed by ..."
 
