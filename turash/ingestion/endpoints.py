@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from turash.auth.dependencies import OrgAdmin, OrgMember, OrgViewer, PrincipalDep, UowDep
-from turash.ingestion import inbound
+from turash.ingestion import inbound, quality
 from turash.ingestion import meters as meter_service
 from turash.ingestion.readings import QUANTITY_UNITS, Reading
 from turash.models import InboundWebhook, Meter
@@ -198,3 +198,9 @@ def receive_inbound_webhook(
 ) -> dict[str, Any]:
     """A signed delivery from a source (no user token: the HMAC signature is the credential)."""
     return inbound.receive(uow.session, webhook_id, request.headers, body, collect=uow.collect)
+
+
+@router.get("/organizations/{organization_id}/data-quality", operation_id="data_quality")
+def data_quality(access: OrgViewer, uow: UowDep) -> dict[str, Any]:
+    """The organisation's data-quality score (0..1), each flow's parts, and the actions that would raise it most."""
+    return quality.organization_quality(uow.session, access.organization.id)

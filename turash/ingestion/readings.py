@@ -150,6 +150,7 @@ def store_readings(
             bad.append(
                 QuarantinedRow(
                     kind="readings",
+                    organization_id=organization_id,
                     file_name=f"{source} readings",
                     row_number=index + 1,
                     column=column,
