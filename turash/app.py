@@ -222,6 +222,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     from turash.economics.endpoints import router as economics_router
     from turash.facilitation.endpoints import router as facilitation_router
     from turash.flows.endpoints import router as flows_router
+    from turash.ingestion import jobs as ingestion_jobs
     from turash.ingestion import tasks as ingestion_tasks
     from turash.ingestion.endpoints import router as ingestion_router
     from turash.matching.endpoints import router as matching_router
@@ -250,6 +251,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         rt = app.state.runtime
         notification_handlers.install(rt)  # e-mail, WebSocket and webhooks from the domain events
         ingestion_tasks.install(rt)  # re-match a flow its meters moved
+        if owned:  # bulk jobs a crash or restart interrupted
+            threading.Thread(target=ingestion_jobs.resume_pending, args=(rt,), name="turash-jobs", daemon=True).start()
         worker = None
         if owned and rt.settings.delivery_mode == "background":
             worker = rt.extras["delivery_worker"] = notification_handlers.DeliveryWorker(rt).start()

@@ -93,9 +93,10 @@ def take_readings(
     source: str,
     collect: Callable[[DomainEvent], None] | None = None,
     refresh_interval_s: float = 0.0,
+    quarantine: bool = True,
 ) -> TakeResult:
     """Store a batch, refresh the flows it measures, announce those to re-match. The caller commits."""
-    batch = store_readings(session, organization_id, readings, source=source)
+    batch = store_readings(session, organization_id, readings, source=source, quarantine=quarantine)
     refreshed = refresh_meters(session, batch.meters, min_interval_s=refresh_interval_s) if batch.meters else []
     if collect is not None:
         for refresh in refreshed:

@@ -114,8 +114,10 @@ def store_readings(
     *,
     source: str = "api",
     now: datetime | None = None,
+    quarantine: bool = True,
 ) -> ReadingBatchResult:
-    """Store a batch of readings for one organisation. The caller commits (one transaction per batch)."""
+    """Store a batch of readings for one organisation. The caller commits (one transaction per batch).
+    `quarantine=False` reports problems without writing quarantine rows (a replay of a row already there)."""
     result = ReadingBatchResult(received=len(readings))
     if not readings:
         return result
@@ -171,7 +173,7 @@ def store_readings(
         if key in rows:
             result.duplicates += 1
         rows[key] = value_si
-    if bad:
+    if bad and quarantine:
         session.add_all(bad)
     if rows:
         inserted = _insert_new(session, rows, now)

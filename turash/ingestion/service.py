@@ -27,7 +27,9 @@ from turash.audit.service import record
 from turash.flows import fields
 from turash.flows.repository import existing_fingerprints
 from turash.flows.service import fingerprint, prepare
-from turash.ingestion.reader import DelimitedFile, FileUnreadable, read_delimited
+from turash.ingestion.formats import read_file
+from turash.ingestion.mapping import apply_mapping
+from turash.ingestion.reader import DelimitedFile, FileUnreadable
 from turash.kit.bulk import RowEncoder, insert_encoded, insert_rows, row_encoder
 from turash.kit.geo import haversine_km
 from turash.kit.metrics import IMPORTED_ROWS
@@ -331,6 +333,7 @@ def _quarantine(
     row = QuarantinedRow(
         id=new_id(),
         import_run_id=run.id,
+        organization_id=run.organization_id,
         file_name=run.file_name,
         row_number=line,
         column=errors[0][0] if errors else None,
@@ -351,8 +354,19 @@ def _start(session: Session, kind: str, file_name: str, user_id: str | None) -> 
     return run, ImportReport(run_id=run.id, file=file_name, kind=kind)
 
 
-def _read(session: Session, run: ImportRun, path: Path | str, data: bytes | None, name: str) -> DelimitedFile:
-    file = read_delimited(path, data=data, name=name)
+def _read(
+    session: Session,
+    run: ImportRun,
+    path: Path | str | DelimitedFile,
+    data: bytes | None,
+    name: str,
+    mapping: dict[str, str] | None = None,
+) -> DelimitedFile:
+    """Any supported format (ingestion/formats.py), or records already read (`formats.records_file`), with the
+    foreign headers renamed by `mapping` when given (ingestion/mapping.py)."""
+    file = path if isinstance(path, DelimitedFile) else read_file(path, data, name, kind=run.kind)
+    if mapping:
+        file = apply_mapping(file, mapping, kind=run.kind)
     run.file_sha256 = file.sha256
     # Rows quarantined by earlier imports of this very file are superseded: this run re-checks them all and
     # quarantines again whatever is still wrong, so re-importing a file does not pile up duplicates.
@@ -411,9 +425,54 @@ def _finish(session: Session, run: ImportRun, report: ImportReport) -> ImportRep
     return report
 
 
+def _for_organization(session: Session, file: DelimitedFile, organization_id: str) -> DelimitedFile:
+    """The file's rows as rows of this organisation only (an import through the API is scoped to one): an empty
+    `organization` cell takes the organisation's name; a row naming another organisation is quarantined with the
+    reason, so a member can never add flows to an organisation that is not theirs."""
+    from turash.ingestion.formats import RecordFile
+
+    org = session.get(Organization, organization_id)
+    if org is None:
+        raise FileUnreadable(f"organisation {organization_id} not found")
+    header = list(file.header)
+    raw_header = list(file.raw_header)
+    if "organization" not in header:
+        header.append("organization")
+        raw_header.append("organization")
+    at = header.index("organization")
+    rows: list[tuple[int, list[str] | None, str | None]] = []
+    for line, cells, problem in file.rows():
+        if cells is not None and problem is None:
+            cells = [*cells, *([""] * (len(header) - len(cells)))]
+            named = cells[at].strip()
+            if not named:
+                cells[at] = org.name
+            elif name_key(named) != org.name_key:
+                cells, problem = (
+                    None,
+                    (
+                        f"organization: the row names {named!r}, but this import is for {org.name!r}; "
+                        "leave the column empty or import it into that organisation"
+                    ),
+                )
+        rows.append((line, cells, problem))
+    return RecordFile(
+        name=file.name,
+        sha256=file.sha256,
+        encoding=file.encoding,
+        delimiter=file.delimiter,
+        header=header,
+        raw_header=raw_header,
+        text="",
+        line_estimate=len(rows),
+        notes=list(file.notes),
+        records=rows,
+    )
+
+
 def import_flows(
     session: Session,
-    path: Path | str,
+    path: Path | str | DelimitedFile,
     *,
     owner_id: str | None = None,
     user_id: str | None = None,
@@ -422,13 +481,19 @@ def import_flows(
     progress: Callable[[int, int], None] | None = None,
     checkpoint: Callable[[], None] | None = None,
     parallel: bool | None = None,
+    mapping: dict[str, str] | None = None,
+    organization_id: str | None = None,
 ) -> ImportReport:
-    """`parallel`: parse in a second process while this one writes (None: when the file is large enough and the
+    """`organization_id`: every row is a row of that organisation (an API import; see `_for_organization`).
+    `parallel`: parse in a second process while this one writes (None: when the file is large enough and the
     machine has a second core; the result is the same either way)."""
-    display = name or Path(path).name
+    display = name or (path.name if isinstance(path, DelimitedFile) else Path(path).name)
     run, report = _start(session, "flows", display, user_id)
+    run.organization_id = organization_id
     try:
-        file = _read(session, run, path, data, display)
+        file = _read(session, run, path, data, display, mapping)
+        if organization_id is not None:
+            file = _for_organization(session, file, organization_id)
         missing = [c for c in (*fields.REQUIRED_SITE, *fields.REQUIRED_FLOW) if c not in file.header]
         if missing:
             raise FileUnreadable(
@@ -443,6 +508,10 @@ def import_flows(
         file, {**fields.SITE_COLUMNS, **fields.FLOW_COLUMNS}, (*fields.REQUIRED_SITE, *fields.REQUIRED_FLOW)
     )
     places = _Places(session, report, owner_id, user_id)
+    if organization_id is not None:  # the rows name it (see _for_organization); never another of the same name
+        forced = session.get(Organization, organization_id)
+        assert forced is not None
+        places.orgs[forced.name_key] = organization_id
     seen: dict[str, int] = {}
     encoder = row_encoder(ResourceFlow.__table__, session.get_bind().dialect.name)
     at = encoder.index
@@ -671,7 +740,7 @@ def _parsed_in_parallel(stage: _FlowStage) -> Iterator[ParsedRecord]:
 
 def import_sites(
     session: Session,
-    path: Path | str,
+    path: Path | str | DelimitedFile,
     *,
     owner_id: str | None = None,
     user_id: str | None = None,
@@ -679,13 +748,19 @@ def import_sites(
     name: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     checkpoint: Callable[[], None] | None = None,
+    mapping: dict[str, str] | None = None,
+    organization_id: str | None = None,
 ) -> ImportReport:
-    """Sites without declared flows (contract: organization, site, lat, lon, country, nace, employees,
+    """`organization_id`: as for `import_flows`.
+    Sites without declared flows (contract: organization, site, lat, lon, country, nace, employees,
     description). An existing site of the same organisation and name is left as it is and counted as skipped."""
-    display = name or Path(path).name
+    display = name or (path.name if isinstance(path, DelimitedFile) else Path(path).name)
     run, report = _start(session, "sites", display, user_id)
+    run.organization_id = organization_id
     try:
-        file = _read(session, run, path, data, display)
+        file = _read(session, run, path, data, display, mapping)
+        if organization_id is not None:
+            file = _for_organization(session, file, organization_id)
         missing = [c for c in fields.REQUIRED_SITE if c not in file.header]
         if missing:
             raise FileUnreadable(
@@ -696,13 +771,25 @@ def import_sites(
     report.notes.extend(file.notes)
     row_parser = _RowParser.for_file(file, {**fields.SITE_COLUMNS, **SITE_EXTRA}, fields.REQUIRED_SITE)
     places = _Places(session, report, owner_id, user_id)
+    if organization_id is not None:  # the rows name it (see _for_organization); never another of the same name
+        forced = session.get(Organization, organization_id)
+        assert forced is not None
+        places.orgs[forced.name_key] = organization_id
     pending: list[_Row] = []
 
     def flush() -> None:
         places.resolve(pending)
         # New sites get the likely flows of their sector (inferred, rough): the contract of `import sites`.
-        infer_sites(session, (SiteToInfer(r.site_id, r.org_id, r.org_name, r.site_name, r.values.get("nace"),
-                                          r.values.get("employees")) for r in pending if r.site_created))
+        infer_sites(
+            session,
+            (
+                SiteToInfer(
+                    r.site_id, r.org_id, r.org_name, r.site_name, r.values.get("nace"), r.values.get("employees")
+                )
+                for r in pending
+                if r.site_created
+            ),
+        )
         created = sum(r.site_created for r in pending)
         report.imported += created
         report.skipped += len(pending) - created
