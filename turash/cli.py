@@ -34,7 +34,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-import_app = typer.Typer(help="Import files (CSV) into the register.", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import files (CSV, JSON, JSON Lines, XML, XLSX) into the register.", no_args_is_help=True
+)
+ingest_app = typer.Typer(help="Streamed and polled meter readings (MQTT, NATS JetStream, OPC UA, Modbus).")
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 flows_app = typer.Typer(help="Resource flows.", no_args_is_help=True)
@@ -51,6 +54,7 @@ for sub, name in (
     (export_app, "export"),
     (facilitation_app, "facilitation"),
     (notifications_app, "notifications"),
+    (ingest_app, "ingest"),
 ):
     app.add_typer(sub, name=name)
 
@@ -208,11 +212,73 @@ def _progress(description: str) -> Iterator[tuple[Progress, Any]]:
 
 
 # --------------------------------------------------------------------------------------------------------- import
-def _run_import(kind: str, file: Path, owner: str | None, output: OutputFormat) -> None:
+MapOption = Annotated[
+    list[str] | None,
+    typer.Option("--map", help='A foreign header and the column it means: --map "Menge=quantity" (repeatable).'),
+]
+SourceOption = Annotated[
+    str | None,
+    typer.Option("--source", help="Name of the file's source: its saved mapping applies, and --map saves one."),
+]
+SuggestOption = Annotated[
+    bool, typer.Option("--suggest-mapping", help="Only show what each header most likely means, then stop.")
+]
+
+
+def _mapping(session: Any, kind: str, file: Path, pairs: list[str] | None, source: str | None, suggest: bool) -> Any:
+    from turash.ingestion import mapping as header_map
+    from turash.ingestion.formats import read_file
+    from turash.ingestion.reader import FileUnreadable
+
+    if suggest:
+        try:
+            parsed = read_file(file, kind=kind)
+        except FileUnreadable as exc:
+            raise _fail(exc.message) from None
+        table = Table(title=f"Header mapping suggested for {file.name}")
+        for column in ("header", "column", "score", "alternatives"):
+            table.add_column(column)
+        for s in header_map.suggest_mapping(parsed.raw_header, kind):
+            alternatives = ", ".join(f"{c} {v:.0f}" for c, v in s.alternatives[:3])
+            _add_row(table, s.header, s.column or "-", f"{s.score:.0f}", alternatives)
+        out.print(table)
+        raise typer.Exit(0)
+    if pairs:
+        columns: dict[str, str] = {}
+        for pair in pairs:
+            header, sep, column = pair.partition("=")
+            if not sep or not header.strip():
+                raise _fail(f"--map {pair!r}: write HEADER=COLUMN")
+            columns[header.strip()] = column.strip()
+        try:
+            checked = header_map.check_mapping(columns, kind)
+        except FileUnreadable as exc:
+            raise _fail(exc.message) from None
+        if source:
+            header_map.save_mapping(session, None, source, kind, checked)
+        return checked
+    if source:
+        saved = header_map.load_mapping(session, None, source, kind)
+        if saved is None:
+            raise _fail(f"no mapping saved for source {source!r}; give it once with --map")
+        return saved
+    return None
+
+
+def _run_import(
+    kind: str,
+    file: Path,
+    owner: str | None,
+    output: OutputFormat,
+    pairs: list[str] | None = None,
+    source: str | None = None,
+    suggest: bool = False,
+) -> None:
     from turash.auth.repository import user_by_email
     from turash.ingestion import service as ingestion
 
     with _runtime() as runtime, runtime.uow() as uow:
+        mapping = _mapping(uow.session, kind, file, pairs, source, suggest)
         owner_id = None
         if owner:
             user = user_by_email(uow.session, owner)
@@ -225,7 +291,9 @@ def _run_import(kind: str, file: Path, owner: str | None, output: OutputFormat) 
             def tick(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=max(total, done))
 
-            report = importer(uow.session, file, owner_id=owner_id, progress=tick, checkpoint=uow.commit)
+            report = importer(
+                uow.session, file, owner_id=owner_id, progress=tick, checkpoint=uow.commit, mapping=mapping
+            )
         uow.commit()
     if output == OutputFormat.json:
         _print_json(report.as_dict())
@@ -261,14 +329,17 @@ def _print_report(report: Any) -> None:
 
 @import_app.command("flows")
 def import_flows(
-    file: Annotated[Path, typer.Argument(help="CSV file, one flow per row (contract/cli.md).")],
+    file: Annotated[Path, typer.Argument(help="CSV (any delimiter), JSON, JSON Lines, XML or XLSX; one flow per row.")],
     owner: Annotated[
         str | None, typer.Option(help="E-mail of a user who becomes owner of the organisations this import creates.")
     ] = None,
     output: Annotated[OutputFormat, typer.Option("--format", help="Report format.")] = OutputFormat.table,
+    pairs: MapOption = None,
+    source: SourceOption = None,
+    suggest: SuggestOption = False,
 ) -> None:
     """Import resource flows. Exit status 0: all rows in; 1: some rows quarantined; 2: file unreadable."""
-    _run_import("flows", file, owner, output)
+    _run_import("flows", file, owner, output, pairs, source, suggest)
 
 
 @import_app.command("registers")
@@ -308,9 +379,53 @@ def import_sites(
     file: Annotated[Path, typer.Argument(help="CSV: organization, site, lat, lon, country, nace...")],
     owner: Annotated[str | None, typer.Option(help="E-mail of the owner of new organisations.")] = None,
     output: Annotated[OutputFormat, typer.Option("--format", help="Report format.")] = OutputFormat.table,
+    pairs: MapOption = None,
+    source: SourceOption = None,
+    suggest: SuggestOption = False,
 ) -> None:
     """Import sites without declared flows."""
-    _run_import("sites", file, owner, output)
+    _run_import("sites", file, owner, output, pairs, source, suggest)
+
+
+@import_app.command("watch")
+def import_watch(
+    folder: Annotated[Path, typer.Argument(help="Folder to watch; files dropped in it are imported.")],
+    kind: Annotated[str, typer.Option(help="flows or sites")] = "flows",
+    interval: Annotated[float, typer.Option(help="Seconds between looks.")] = 10.0,
+    once: Annotated[bool, typer.Option("--once", help="Import what is there now, then stop.")] = False,
+) -> None:
+    """Watched-folder import: each new file is imported, then moved to `done/` (or `failed/` when unreadable),
+    with its report beside it as JSON. A file already imported (same SHA-256) is imported again harmlessly: its
+    flows are recognised by their fingerprints and skipped."""
+    import time as clock
+
+    from turash.ingestion import service as ingestion
+
+    if kind not in ("flows", "sites"):
+        raise _fail("--kind must be flows or sites")
+    if not folder.is_dir():
+        raise _fail(f"{folder} is not a folder")
+    done, failed = folder / "done", folder / "failed"
+    done.mkdir(exist_ok=True)
+    failed.mkdir(exist_ok=True)
+    importer = ingestion.import_flows if kind == "flows" else ingestion.import_sites
+    while True:
+        for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+            with _runtime() as runtime, runtime.uow() as uow:
+                report = importer(uow.session, path, checkpoint=uow.commit)
+                uow.commit()
+            target = (failed if report.error else done) / path.name
+            path.replace(target)
+            target.with_name(target.name + ".report.json").write_text(
+                json.dumps(report.as_dict(), default=_json_default, indent=2)
+            )
+            out.print(
+                f"{path.name}: {report.imported} imported, {report.skipped} skipped, "
+                f"{report.quarantined} quarantined{' - ' + report.error if report.error else ''}"
+            )
+        if once:
+            return
+        clock.sleep(interval)
 
 
 # ------------------------------------------------------------------------------------------------------------- db
@@ -510,6 +625,186 @@ def quarantine_list(
     for r in rows:
         _add_row(table, str(r["file"]), str(r["row"] or "-"), str(r["column"] or "-"), str(r["reason"]))
     out.print(table)
+
+
+@quarantine_app.command("fix")
+def quarantine_fix(
+    row_id: Annotated[str, typer.Argument(help="The quarantined row's id (from `turash quarantine list`).")],
+    values: Annotated[list[str], typer.Argument(help='Columns to set: unit=t/yr "resource=fly ash"; col= clears.')],
+) -> None:
+    """Correct a quarantined row in place (then `turash quarantine replay ID`)."""
+    from turash.ingestion import quarantine
+    from turash.kit.errors import TurashError
+
+    changes: dict[str, Any] = {}
+    for pair in values:
+        column, sep, value = pair.partition("=")
+        if not sep or not column:
+            raise _fail(f"{pair!r}: write COLUMN=VALUE")
+        changes[column] = value or None
+    with _runtime() as runtime, runtime.uow() as uow:
+        try:
+            row = quarantine.correct(quarantine.get_row(uow.session, None, row_id), changes)
+        except TurashError as exc:
+            raise _fail(exc.message) from None
+        uow.commit()
+        out.print(f"row {row.id}: {row.raw}")
+
+
+@quarantine_app.command("replay")
+def quarantine_replay(
+    row_ids: Annotated[list[str] | None, typer.Argument(help="Rows to replay; none with --all.")] = None,
+    all_rows: Annotated[bool, typer.Option("--all", help="Replay every unresolved row.")] = False,
+) -> None:
+    """Run quarantined rows through their pipeline again: resolved when they go in, else kept with the reason."""
+    from turash.ingestion import quarantine
+    from turash.kit.errors import TurashError
+
+    with _runtime() as runtime, runtime.uow() as uow:
+        if all_rows:
+            ids = [r.id for r in quarantine.list_rows(uow.session, None, limit=1_000_000)[0] if r.row_number]
+        elif row_ids:
+            ids = row_ids
+        else:
+            raise _fail("name the rows to replay, or --all")
+        resolved = 0
+        for row_id in ids:
+            try:
+                outcome = quarantine.replay(uow.session, quarantine.get_row(uow.session, None, row_id), user_id=None)
+            except TurashError as exc:
+                err.print(f"{row_id}: {exc.message}")
+                continue
+            resolved += outcome.resolved
+            state = outcome.row.resolution if outcome.resolved else f"still quarantined: {outcome.row.reason}"
+            out.print(f"{row_id}: {state}")
+            uow.commit()
+    out.print(f"{resolved} of {len(ids)} rows resolved")
+    raise typer.Exit(0 if resolved == len(ids) else 1)
+
+
+@quarantine_app.command("dismiss")
+def quarantine_dismiss(
+    row_id: Annotated[str, typer.Argument()],
+    reason: Annotated[str, typer.Option(help="Why the row is resolved without importing it.")],
+) -> None:
+    """Resolve a row without importing it; it stays listed with `--all`, with the reason."""
+    from turash.ingestion import quarantine
+    from turash.kit.errors import TurashError
+
+    with _runtime() as runtime, runtime.uow() as uow:
+        try:
+            quarantine.dismiss(quarantine.get_row(uow.session, None, row_id), reason, "the command line")
+        except TurashError as exc:
+            raise _fail(exc.message) from None
+        uow.commit()
+
+
+# --------------------------------------------------------------------------------------------------------- ingest
+def _wait_for_signal() -> None:
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+@ingest_app.command("mqtt")
+def ingest_mqtt(
+    topic_prefix: Annotated[str, typer.Option(help="Topics are PREFIX/<organisation id>/meters/<meter>.")] = "turash",
+    client_id: Annotated[str, typer.Option(help="Fixed per consumer: the broker keeps its session.")] = "turash-ingest",
+) -> None:
+    """Take meter readings from MQTT (TURASH_MQTT_URL) until stopped; acked after they are stored."""
+    from turash.ingestion.streams import MqttReadingConsumer
+
+    with _runtime() as runtime:
+        if not runtime.settings.mqtt_url:
+            raise _fail("set TURASH_MQTT_URL, e.g. mqtt://127.0.0.1:1883")
+        consumer = MqttReadingConsumer(
+            runtime.settings.mqtt_url, runtime, topic_prefix=topic_prefix, client_id=client_id
+        )
+        consumer.start()
+        out.print(
+            f"taking readings from {_safe_url(runtime.settings.mqtt_url)} ({topic_prefix}/+/meters/#); Ctrl-C stops"
+        )
+        _wait_for_signal()
+        consumer.stop(flush=True)
+        out.print(str(consumer.counters))
+
+
+@ingest_app.command("nats")
+def ingest_nats() -> None:
+    """Take meter readings from NATS JetStream (TURASH_NATS_URL, subjects turash.readings.<org>.<meter>)."""
+    from turash.ingestion.streams import NatsReadingConsumer
+
+    with _runtime() as runtime:
+        if not runtime.settings.nats_url:
+            raise _fail("set TURASH_NATS_URL, e.g. nats://127.0.0.1:4222")
+        consumer = NatsReadingConsumer(runtime.settings.nats_url, runtime)
+        consumer.start()
+        out.print(f"taking readings from {_safe_url(runtime.settings.nats_url)}; Ctrl-C stops")
+        _wait_for_signal()
+        consumer.stop(flush=True)
+        out.print(str(consumer.counters))
+
+
+@ingest_app.command("scada")
+def ingest_scada(
+    organization: Annotated[str, typer.Option(help="The organisation whose OPC UA and Modbus meters to poll.")],
+    once: Annotated[bool, typer.Option("--once", help="Poll every meter once, print, store, stop.")] = False,
+) -> None:
+    """Poll the organisation's OPC UA and Modbus meters (their address and config) and store the readings."""
+    import asyncio
+
+    import sqlalchemy as sa
+
+    from turash.ingestion.meters import take_readings
+    from turash.ingestion.scada import pollers_from_meters
+    from turash.models import Meter
+
+    with _runtime() as runtime:
+        with runtime.uow() as uow:
+            org = find_organization(uow.session, organization)
+            org_id = org.id
+            meters = list(
+                uow.session.scalars(
+                    sa.select(Meter).where(Meter.organization_id == org_id, Meter.protocol.in_(("opcua", "modbus")))
+                )
+            )
+            uow.session.expunge_all()
+
+        def store(readings: Any) -> None:
+            with runtime.uow() as uow:
+                result = take_readings(uow.session, org_id, readings, source="scada", collect=uow.collect)
+                uow.commit()
+            out.print(f"{result.batch.stored} readings stored, {result.batch.quarantined} quarantined")
+
+        try:
+            pollers = pollers_from_meters(meters, lambda rs: asyncio.to_thread(store, rs))
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+        if not pollers:
+            raise _fail(f"{org.name} has no OPC UA or Modbus meters; register them with POST .../meters")
+
+        async def main() -> None:
+            if once:
+                for poller in pollers:
+                    result = await poller.poll()
+                    store(result.readings)
+                    for problem in result.problems:
+                        err.print(f"{problem.meter}: {problem.reason}")
+                    await poller.close()
+                return
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            import signal
+
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await asyncio.gather(*(p.run(stop) for p in pollers))
+
+        asyncio.run(main())
 
 
 # --------------------------------------------------------------------------------------------------------- export

@@ -215,6 +215,7 @@ def upgrade() -> None:
         sa.Column("period", sa.String(length=8), nullable=False),
         sa.Column("start", sa.DateTime(timezone=True), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("total", sa.Float(), nullable=False),
         sa.Column("mean", sa.Float(), nullable=False),
         sa.Column("minimum", sa.Float(), nullable=False),
         sa.Column("maximum", sa.Float(), nullable=False),

@@ -7,7 +7,7 @@ Every source (REST, inbound webhooks, MQTT, NATS JetStream, OPC UA and Modbus po
    future) with the reason, so nothing is silently dropped,
 3. writes the rest with the key (meter, time): a reading delivered twice (QoS 1 redelivery, a replayed stream, a
    poller restart) is stored once and counted as a duplicate,
-4. recomputes the hourly and daily rollups of the buckets the batch touched.
+4. adds the new readings to their hourly and daily rollups (one upsert per batch).
 
 `refresh_flow` then turns a meter's rollups into the flow's measured quantity, availability profile and precision.
 """
@@ -177,14 +177,14 @@ def store_readings(
         session.add_all(bad)
     if rows:
         inserted = _insert_new(session, rows, now)
-        result.stored = inserted
-        result.duplicates += len(rows) - inserted
+        result.stored = len(inserted)
+        result.duplicates += len(rows) - len(inserted)
+        _rollup(session, {key: rows[key] for key in inserted})
         touched: dict[str, list[datetime]] = {}
-        for meter_id, ts in rows:
+        for meter_id, ts in inserted:
             touched.setdefault(meter_id, []).append(ts)
         by_id = {m.id: m for m in meters.values()}
         for meter_id, times in touched.items():
-            _rollup(session, meter_id, times)
             latest = max(times)
             meter = by_id[meter_id]
             if meter.last_reading_at is None or latest >= _as_utc(meter.last_reading_at):
@@ -225,8 +225,8 @@ def _ensure_partitions(session: Session, times: set[tuple[int, int]]) -> None:
         _PARTITIONS.add((url, year, month))
 
 
-def _insert_new(session: Session, rows: dict[tuple[str, datetime], float], now: datetime) -> int:
-    """Insert the readings not already stored; returns how many went in."""
+def _insert_new(session: Session, rows: dict[tuple[str, datetime], float], now: datetime) -> list[tuple[str, datetime]]:
+    """Insert the readings not already stored; returns the keys of those that went in."""
     dialect = session.get_bind().dialect.name
     values = [{"meter_id": m, "ts": ts, "value_si": v, "received_at": now} for (m, ts), v in rows.items()]
     if dialect == "postgresql":
@@ -238,10 +238,11 @@ def _insert_new(session: Session, rows: dict[tuple[str, datetime], float], now: 
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         statement = sqlite_insert(MeterReading).on_conflict_do_nothing(index_elements=["meter_id", "ts"])
-    inserted = 0
+    inserted: list[tuple[str, datetime]] = []
+    returning = statement.returning(MeterReading.meter_id, MeterReading.ts)
     for start in range(0, len(values), 5000):
         # RETURNING names the rows that went in (executemany's rowcount is not reliable across drivers)
-        inserted += len(session.execute(statement.returning(MeterReading.ts), values[start : start + 5000]).all())
+        inserted.extend((m, _as_utc(ts)) for m, ts in session.execute(returning, values[start : start + 5000]))
     return inserted
 
 
@@ -252,43 +253,62 @@ def _bucket(ts: datetime, period: str) -> datetime:
     return ts.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _rollup(session: Session, meter_id: str, times: list[datetime]) -> None:
-    """Recompute the hourly and daily aggregates of every bucket these readings fall in (idempotent)."""
-    for period, width in (("hour", timedelta(hours=1)), ("day", timedelta(days=1))):
-        starts = sorted({_bucket(ts, period) for ts in times})
-        lo, hi = starts[0], starts[-1] + width
-        readings = session.execute(
-            sa.select(MeterReading.ts, MeterReading.value_si).where(
-                MeterReading.meter_id == meter_id, MeterReading.ts >= lo, MeterReading.ts < hi
-            )
-        ).all()
-        buckets: dict[datetime, list[float]] = {}
-        wanted = set(starts)
-        for ts, value in readings:
-            start = _bucket(ts, period)
-            if start in wanted:
-                buckets.setdefault(start, []).append(value)
-        session.execute(
-            sa.delete(ReadingRollup).where(
-                ReadingRollup.meter_id == meter_id, ReadingRollup.period == period, ReadingRollup.start.in_(starts)
-            )
-        )
-        if buckets:
-            session.execute(
-                sa.insert(ReadingRollup),
-                [
-                    {
-                        "meter_id": meter_id,
-                        "period": period,
-                        "start": start,
-                        "count": len(values),
-                        "mean": sum(values) / len(values),
-                        "minimum": min(values),
-                        "maximum": max(values),
-                    }
-                    for start, values in buckets.items()
-                ],
-            )
+def _rollup(session: Session, fresh: dict[tuple[str, datetime], float]) -> None:
+    """Add newly stored readings to their hourly and daily buckets: one upsert per batch, whatever the number of
+    meters (count and total add up, min and max widen, the mean is total / count). Only readings that were really
+    inserted come here, so a redelivered reading is never counted twice."""
+    if not fresh:
+        return
+    buckets: dict[tuple[str, str, datetime], list[float]] = {}
+    for (meter_id, ts), value in fresh.items():
+        for period in ("hour", "day"):
+            key = (meter_id, period, _bucket(ts, period))
+            agg = buckets.get(key)
+            if agg is None:
+                buckets[key] = [1, value, value, value]
+            else:
+                agg[0] += 1
+                agg[1] += value
+                agg[2] = min(agg[2], value)
+                agg[3] = max(agg[3], value)
+    values = [
+        {
+            "meter_id": m,
+            "period": p,
+            "start": start,
+            "count": int(c),
+            "total": t,
+            "mean": t / c,
+            "minimum": lo,
+            "maximum": hi,
+        }
+        for (m, p, start), (c, t, lo, hi) in buckets.items()
+    ]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement: Any = pg_insert(ReadingRollup)
+        lower: Any = sa.func.least
+        upper: Any = sa.func.greatest
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(ReadingRollup)
+        lower, upper = sa.func.min, sa.func.max  # SQLite's scalar min(a, b) and max(a, b)
+    new, table = statement.excluded, ReadingRollup.__table__.c
+    statement = statement.on_conflict_do_update(
+        index_elements=["meter_id", "period", "start"],
+        set_={
+            "count": table.count + new.count,
+            "total": table.total + new.total,
+            "mean": (table.total + new.total) / (table.count + new.count),
+            "minimum": lower(table.minimum, new.minimum),
+            "maximum": upper(table.maximum, new.maximum),
+        },
+    )
+    for start in range(0, len(values), 2000):
+        session.execute(statement, values[start : start + 2000])
 
 
 # --- from readings to the flow -------------------------------------------------------------------------------------

@@ -151,7 +151,7 @@ class MeterReading(Base):
 
 
 class ReadingRollup(Base):
-    """Hourly and daily aggregates of a meter's readings, recomputed for every bucket a batch touches."""
+    """Hourly and daily aggregates of a meter's readings, updated by each batch (turash/ingestion/readings.py)."""
 
     __tablename__ = "reading_rollups"
 
@@ -159,6 +159,7 @@ class ReadingRollup(Base):
     period: Mapped[str] = mapped_column(sa.String(8), primary_key=True)  # hour | day
     start: Mapped[datetime] = mapped_column(primary_key=True)
     count: Mapped[int] = mapped_column()
+    total: Mapped[float] = mapped_column(sa.Float)  # sum of the values, so a late reading updates the mean
     mean: Mapped[float] = mapped_column(sa.Float)
     minimum: Mapped[float] = mapped_column(sa.Float)
     maximum: Mapped[float] = mapped_column(sa.Float)
