@@ -74,7 +74,8 @@ def test_forged_unsigned_and_stale_deliveries_are_refused(alice: Api, client: Te
     }
     tampered = client.post(source["url"], content=json.dumps(READINGS).encode(), headers=headers)
     assert tampered.status_code == 401
-    assert client.post("/api/v1/ingest/webhooks/nope", json={}).status_code == 404
+    unknown = client.post("/api/v1/ingest/webhooks/nope", json={})
+    assert unknown.status_code == 401 and "unknown webhook source" in unknown.json()["error"]["message"]
 
 
 def test_a_bad_body_is_refused_with_where_and_can_be_resent(alice: Api, client: TestClient) -> None:

@@ -124,7 +124,8 @@ def receive(
     """Verify and take one delivery; the caller commits (the receipt and the records together)."""
     source = session.get(InboundWebhook, webhook_id)
     if source is None or not source.active:
-        raise NotFound.of("inbound webhook", webhook_id)
+        # the same answer as a bad signature: a caller without the secret learns nothing about which ids exist
+        raise NotAuthenticated("unknown webhook source, or the delivery is not signed by it")
     now = now or utcnow()
     delivery, _ = verify(source, headers, body, now)
     if session.get(WebhookReceipt, (source.id, delivery)) is not None:

@@ -56,13 +56,15 @@ from urllib.parse import unquote, urlsplit
 import structlog
 from sqlalchemy import Engine
 
-from turash.ingestion.readings import Reading, ReadingBatchResult, store_readings
+from turash.ingestion.meters import take_readings
+from turash.ingestion.readings import Reading, ReadingBatchResult
 from turash.kit.bus import _LoopThread
 from turash.kit.db import UnitOfWork, unit_of_work
 from turash.kit.runtime import Runtime
-from turash.models import QuarantinedRow
+from turash.models import Organization, QuarantinedRow
 
 log = structlog.get_logger(__name__)
+REFRESH_INTERVAL_S = 60.0
 
 DEFAULT_MQTT_PREFIX = "turash"
 DEFAULT_NATS_PREFIX = "turash.readings"
@@ -254,10 +256,26 @@ class _ReadingWriter:
             try:
                 with self._uow() as uow:
                     if bad:
+                        # the organisation's members see its quarantine; a topic naming no organisation stays
+                        # with the operators (the id is kept in `raw`)
+                        known = organization_id is not None and (
+                            uow.session.get(Organization, organization_id) is not None
+                        )
+                        for row in bad:
+                            row.organization_id = organization_id if known else None
                         uow.session.add_all(bad)
                     result = ReadingBatchResult()
                     if organization_id is not None and readings:
-                        result = store_readings(uow.session, organization_id, readings, source=self.source)
+                        # flows measured by these meters are refreshed at most once a minute (readings come by
+                        # the second); a flow that moved far is announced for re-matching
+                        result = take_readings(
+                            uow.session,
+                            organization_id,
+                            readings,
+                            source=self.source,
+                            collect=uow.collect,
+                            refresh_interval_s=REFRESH_INTERVAL_S,
+                        ).batch
                     uow.commit()
             except Exception:
                 log.exception(
