@@ -18,6 +18,7 @@ from turash.ingestion import service as import_service
 from turash.ingestion.readings import QUANTITY_UNITS, Reading
 from turash.kit.errors import ValidationFailed
 from turash.models import InboundWebhook, IngestJob, MergeProposal, Meter
+from turash.models.base import as_utc
 
 router = APIRouter(tags=["ingestion"])
 
@@ -52,7 +53,7 @@ def meter_view(meter: Meter) -> dict[str, Any]:
         "protocol": meter.protocol,
         "address": meter.address,
         "config": meter.config,
-        "last_reading_at": meter.last_reading_at.isoformat() if meter.last_reading_at else None,
+        "last_reading_at": as_utc(meter.last_reading_at).isoformat() if meter.last_reading_at else None,
         "last_value_si": meter.last_value_si,
     }
 
@@ -138,8 +139,8 @@ def inbound_view(source: InboundWebhook, *, with_secret: bool = False) -> dict[s
         "kind": source.kind,
         "active": source.active,
         "url": f"/api/v1/ingest/webhooks/{source.id}",
-        "last_received_at": source.last_received_at.isoformat() if source.last_received_at else None,
-        "created_at": source.created_at.isoformat(),
+        "last_received_at": as_utc(source.last_received_at).isoformat() if source.last_received_at else None,
+        "created_at": as_utc(source.created_at).isoformat(),
     }
     if with_secret:
         view["secret"] = source.secret
@@ -287,8 +288,8 @@ def merge_view(p: MergeProposal) -> dict[str, Any]:
         "reasons": p.reasons,
         "status": p.status,
         "moved": (p.undo or {}).get("moved"),
-        "decided_at": p.decided_at.isoformat() if p.decided_at else None,
-        "created_at": p.created_at.isoformat(),
+        "decided_at": as_utc(p.decided_at).isoformat() if p.decided_at else None,
+        "created_at": as_utc(p.created_at).isoformat(),
     }
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from turash.kit.errors import Conflict, NotFound
 from turash.models import IngestJob, Organization, QuarantinedRow
-from turash.models.base import new_id, utcnow
+from turash.models.base import as_utc, new_id, utcnow
 
 log = structlog.get_logger(__name__)
 MAX_RECORDS = 10_000
@@ -82,8 +82,8 @@ def view(job: IngestJob, *, results: bool = True) -> dict[str, Any]:
         "counts": job.counts,
         "import_run_id": job.import_run_id,
         "error": job.error,
-        "created_at": job.created_at.isoformat(),
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "created_at": as_utc(job.created_at).isoformat(),
+        "finished_at": as_utc(job.finished_at).isoformat() if job.finished_at else None,
     }
     if results:
         out["results"] = job.results

@@ -21,7 +21,7 @@ from turash.ingestion.meters import take_readings
 from turash.ingestion.readings import Reading
 from turash.kit.errors import Conflict, NotFound, ValidationFailed
 from turash.models import ImportRun, Membership, QuarantinedRow
-from turash.models.base import utcnow
+from turash.models.base import as_utc, utcnow
 
 KINDS = ("flows", "sites", "readings")
 EDIT_ROLES = ("member", "admin", "owner")
@@ -104,10 +104,10 @@ def view(row: QuarantinedRow, run: ImportRun | None = None) -> dict[str, Any]:
         "raw": row.raw,
         "import_run_id": row.import_run_id,
         "organization_id": row.organization_id,
-        "quarantined_at": row.created_at.isoformat(),
+        "quarantined_at": as_utc(row.created_at).isoformat(),
         "replays": row.replays,
         "resolved": row.resolved_at is not None,
-        "resolved_at": row.resolved_at.isoformat() if row.resolved_at else None,
+        "resolved_at": as_utc(row.resolved_at).isoformat() if row.resolved_at else None,
         "resolution": row.resolution,
     }
 
