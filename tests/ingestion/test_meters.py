@@ -131,6 +131,15 @@ def test_an_energy_counter_gives_the_mean_power(alice: Api) -> None:
     assert body["flows_refreshed"][0]["measured_si"] == pytest.approx(1e6, rel=0.05)
 
 
+def test_a_temperature_meter_sets_the_temperature_but_not_the_precision(alice: Api) -> None:
+    org_id, flow = _setup(alice)
+    _meter(alice, org_id, name="tt", quantity="temperature", unit="degC", flow_id=flow["id"])
+    body = alice.post(f"/api/v1/organizations/{org_id}/readings", json={"readings": _hours("tt", [72.0] * 30)}).json()
+    assert body["flows_refreshed"][0]["updated"] == ["temperature_c"]
+    got = alice.get(f"/api/v1/flows/{flow['id']}").json()
+    assert got["temperature_c"] == 72.0 and got["precision"] != "measured" and got["quantity"] == 2
+
+
 def test_too_few_hours_leave_the_flow_as_declared(alice: Api) -> None:
     org_id, flow = _setup(alice)
     _meter(alice, org_id, name="hx", quantity="power", unit="MW", flow_id=flow["id"])

@@ -394,42 +394,44 @@ def refresh_flow(session: Session, meter: Meter, *, now: datetime | None = None)
         rate = max(hourly[-1].maximum - hourly[0].minimum, 0.0) / elapsed
     else:
         refresh.note = f"a {meter.quantity} meter does not measure a {flow.quantity_kind or 'quantity-less'} flow"
-    profile_values = [h.mean for h in hourly]
-    overall = sum(profile_values) / len(profile_values)
-    if rate is not None and flow.unit:
-        refresh.previous_si, refresh.measured_si = flow.quantity_si, rate
-        if flow.quantity_si:
-            refresh.relative_change = round(abs(rate - flow.quantity_si) / abs(flow.quantity_si), 4)
-        if flow.quantity_si is None or refresh.relative_change is None or refresh.relative_change > 1e-6:
-            flow.quantity_si = rate
-            flow.quantity = round(from_si(rate, flow.unit), 6)
-            flow.quantity_min = flow.quantity_max = None  # a measured quantity has no declared range
-            refresh.updated.append("quantity")
-        refresh.rematch = refresh.relative_change is None or refresh.relative_change > REMATCH_CHANGE
-    monthly: dict[int, list[float]] = {}
-    by_hour: dict[int, list[float]] = {}
-    running = 0
-    for h in hourly:
-        start = _as_utc(h.start)
-        monthly.setdefault(start.month - 1, []).append(h.mean)
-        by_hour.setdefault(start.hour, []).append(h.mean)
-        running += abs(h.mean) > UPTIME_SHARE * abs(overall)
-    flow.availability_profile = {
-        "meter_id": meter.id,
-        "quantity": meter.quantity,
-        "from": first.isoformat(),
-        "to": (last + timedelta(hours=1)).isoformat(),
-        "hours": len(hourly),
-        "mean_si": overall,
-        "uptime": round(running / len(hourly), 3),
-        "monthly": _factors(monthly, 12, overall),
-        "hourly": _factors(by_hour, 24, overall),
-    }
-    refresh.updated.append("availability_profile")
-    if flow.precision != "measured":
+    if rate is None or not flow.unit:  # a temperature meter, or one that does not measure this flow's quantity
+        session.flush()
+        return refresh
+    refresh.previous_si, refresh.measured_si = flow.quantity_si, rate
+    if flow.quantity_si:
+        refresh.relative_change = round(abs(rate - flow.quantity_si) / abs(flow.quantity_si), 4)
+    if flow.quantity_si is None or refresh.relative_change is None or refresh.relative_change > 1e-6:
+        flow.quantity_si = rate
+        flow.quantity = round(from_si(rate, flow.unit), 6)
+        flow.quantity_min = flow.quantity_max = None  # a measured quantity has no declared range
+        refresh.updated.append("quantity")
+    refresh.rematch = refresh.relative_change is None or refresh.relative_change > REMATCH_CHANGE
+    if meter.quantity in _RATE_FOR_KIND.values():  # a counter's hourly values rise; they are no profile
+        overall = sum(h.mean for h in hourly) / len(hourly)
+        monthly: dict[int, list[float]] = {}
+        by_hour: dict[int, list[float]] = {}
+        running = 0
+        for h in hourly:
+            start = _as_utc(h.start)
+            monthly.setdefault(start.month - 1, []).append(h.mean)
+            by_hour.setdefault(start.hour, []).append(h.mean)
+            running += abs(h.mean) > UPTIME_SHARE * abs(overall)
+        flow.availability_profile = {
+            "meter_id": meter.id,
+            "quantity": meter.quantity,
+            "from": first.isoformat(),
+            "to": (last + timedelta(hours=1)).isoformat(),
+            "hours": len(hourly),
+            "mean_si": overall,
+            "uptime": round(running / len(hourly), 3),
+            "monthly": _factors(monthly, 12, overall),
+            "hourly": _factors(by_hour, 24, overall),
+        }
+        refresh.updated.append("availability_profile")
+    if flow.precision != "measured":  # the quantity is now measured
         flow.precision = "measured"
         refresh.updated.append("precision")
-        refresh.rematch = refresh.rematch or rate is not None
+        refresh.rematch = True
     flow.measured_at = now
     session.flush()
     return refresh
