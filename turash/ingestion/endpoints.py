@@ -357,8 +357,23 @@ class BulkRecords(BaseModel):
     )
 
 
-def _queue(background: BackgroundTasks, request: Request, job_id: str) -> None:
-    background.add_task(jobs.run, request.app.state.runtime, job_id)
+def _submit(
+    uow: Any,
+    organization_id: str,
+    kind: str,
+    data: BulkRecords,
+    principal: Any,
+    request: Request,
+    background: BackgroundTasks,
+    idempotency_key: str | None,
+) -> dict[str, Any]:
+    job, created = jobs.submit(
+        uow.session, organization_id, kind, data.records, idempotency_key=idempotency_key, user_id=principal.user.id
+    )
+    if created:
+        uow.commit()  # the job must exist before the background task looks for it
+        background.add_task(jobs.run, request.app.state.runtime, job.id)
+    return jobs.view(job, results=False)
 
 
 @router.post(
@@ -378,18 +393,7 @@ def bulk_import(
 ) -> dict[str, Any]:
     """Queue an import of up to 10,000 records; poll the job for its counts and per-record results. The same
     `Idempotency-Key` returns the first job instead of importing twice."""
-    job, created = jobs.submit(
-        uow.session,
-        access.organization.id,
-        kind,
-        data.records,
-        idempotency_key=idempotency_key,
-        user_id=principal.user.id,
-    )
-    if created:
-        uow.commit()  # the job must exist before the background task looks for it
-        _queue(background, request, job.id)
-    return jobs.view(job, results=False)
+    return _submit(uow, access.organization.id, kind, data, principal, request, background, idempotency_key)
 
 
 @router.post("/bulk/flows", status_code=status.HTTP_202_ACCEPTED, operation_id="bulk_flows")
@@ -406,18 +410,7 @@ def bulk_flows(
     from turash.organizations.service import get_organization, require_role
 
     access = require_role(uow.session, principal, get_organization(uow.session, organization_id), "member")
-    job, created = jobs.submit(
-        uow.session,
-        access.organization.id,
-        "flows",
-        data.records,
-        idempotency_key=idempotency_key,
-        user_id=principal.user.id,
-    )
-    if created:
-        uow.commit()
-        _queue(background, request, job.id)
-    return jobs.view(job, results=False)
+    return _submit(uow, access.organization.id, "flows", data, principal, request, background, idempotency_key)
 
 
 @router.get("/organizations/{organization_id}/jobs/{job_id}", operation_id="get_job")

@@ -446,11 +446,16 @@ def refresh_meters(
 
     now = now or utcnow()
     done: list[FlowRefresh] = []
-    for meter in session.scalars(sa.select(Meter).where(Meter.id.in_(meter_ids), Meter.flow_id.is_not(None))):
-        if min_interval_s > 0:
-            measured = session.scalar(sa.select(ResourceFlow.measured_at).where(ResourceFlow.id == meter.flow_id))
-            if measured is not None and (now - _as_utc(measured)).total_seconds() < min_interval_s:
-                continue
+    # one query for the meters and their flows (refresh_flow then finds each flow in the session)
+    pairs = session.execute(
+        sa.select(Meter, ResourceFlow)
+        .join(ResourceFlow, ResourceFlow.id == Meter.flow_id)
+        .where(Meter.id.in_(meter_ids))
+    ).all()
+    for meter, flow in pairs:
+        measured = flow.measured_at
+        if min_interval_s > 0 and measured is not None and (now - _as_utc(measured)).total_seconds() < min_interval_s:
+            continue
         refresh = refresh_flow(session, meter, now=now)
         if refresh is not None:
             done.append(refresh)
