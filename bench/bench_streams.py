@@ -8,7 +8,7 @@ what the consumers store.
 Figures: publish rate achieved, sustained ingest rate (readings stored per second, first publish to last commit),
 end-to-end latency (reading time = send time, to its commit) p50/p95/max, and the backlog when the publisher
 finished (published but not yet committed): 0 or a few batches means the consumer kept up. `--profile` prints
-where the consumer's store time goes (cProfile over `store_readings` + commit).
+where the consumer's store time goes (cProfile over `take_readings` + commit).
 """
 
 from __future__ import annotations
@@ -100,18 +100,18 @@ class Probe:
 
 
 class StoreProfile:
-    """Wraps `streams.store_readings` to time it (and, with --profile, cProfile it) in the consumer thread."""
+    """Wraps `streams.take_readings` to time it (and, with --profile, cProfile it) in the consumer thread."""
 
     def __init__(self, profile: bool) -> None:
         self.seconds = 0.0
         self.calls = 0
         self.profiler = cProfile.Profile() if profile else None
-        self._original = streams.store_readings
+        self._original = streams.take_readings
 
     def __enter__(self) -> StoreProfile:
         original = self._original
 
-        def timed(*args: Any, **kwargs: Any) -> ReadingBatchResult:
+        def timed(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter()
             try:
                 if self.profiler is not None:
@@ -121,11 +121,11 @@ class StoreProfile:
                 self.seconds += time.perf_counter() - start
                 self.calls += 1
 
-        streams.store_readings = timed  # type: ignore[assignment]
+        streams.take_readings = timed  # type: ignore[assignment]
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        streams.store_readings = self._original
+        streams.take_readings = self._original
 
     def report(self) -> str:
         if self.profiler is None:
@@ -153,6 +153,7 @@ def run(
     n: int,
     rate: float,
     profile: bool,
+    per_message: int = 1,
 ) -> None:
     tick = 0.01
     per_tick = max(1, round(rate * tick))
@@ -164,9 +165,27 @@ def run(
         while sent < n:
             count = min(per_tick, n - sent)
             now = datetime.now(UTC)
-            publish_tick(
-                [(org_id, meters[(sent + i) % len(meters)], Reading("", now, float(i), None)) for i in range(count)]
-            )
+            if per_message == 1:
+                publish_tick(
+                    [(org_id, meters[(sent + i) % len(meters)], Reading("", now, float(i), None)) for i in range(count)]
+                )
+            else:  # a gateway's message: one meter's readings of the last `per_message` intervals
+                messages: list[tuple[str, str, Any]] = []
+                for first in range(0, count, per_message):
+                    size = min(per_message, count - first)
+                    meter = meters[((sent + first) // per_message) % len(meters)]
+                    base = now.timestamp() - size * 0.001
+                    messages.append(
+                        (
+                            org_id,
+                            meter,
+                            [
+                                Reading("", datetime.fromtimestamp(base + k * 0.001, UTC), float(k), None)
+                                for k in range(size)
+                            ],
+                        )
+                    )
+                publish_tick(messages)
             sent += count
             delay = start + (sent / per_tick) * tick - time.monotonic()
             if delay > 0:
@@ -182,7 +201,8 @@ def run(
     ingest_s = max(1e-9, probe.last_commit - wall_start)
     busy = store.seconds / ingest_s
     print(
-        f"\n== {name}: {n:,} readings at a target of {rate:,.0f}/s, {len(meters)} meters, batch {consumer.batch_size}"
+        f"\n== {name}: {n:,} readings at a target of {rate:,.0f}/s, {len(meters)} meters, "
+        f"{per_message} reading(s) per message, consumer batch {consumer.batch_size} messages"
     )
     print(f"publish rate achieved      {n / published_s:,.0f} readings/s ({published_s:.1f} s)")
     print(
@@ -194,14 +214,14 @@ def run(
     )
     print(
         f"backlog when publish ended {backlog:,} readings "
-        f"({'kept up' if backlog <= 2 * consumer.batch_size else 'lagging'})"
+        f"({'kept up' if backlog <= 2 * consumer.batch_size * per_message else 'lagging'})"
     )
     print(
         f"end-to-end latency         p50 {_percentile(probe.latencies, 0.5) * 1000:,.0f} ms, "
         f"p95 {_percentile(probe.latencies, 0.95) * 1000:,.0f} ms, max {max(probe.latencies, default=0) * 1000:,.0f} ms"
     )
     print(
-        f"store_readings             {store.calls} calls, {store.seconds:.1f} s "
+        f"take_readings              {store.calls} calls, {store.seconds:.1f} s "
         f"({busy:.0%} of the ingest time; {store.seconds / max(1, store.calls) * 1000:.0f} ms per batch)"
     )
     if profile:
@@ -216,6 +236,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--only", choices=["mqtt", "nats"], default=None)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument(
+        "--per-message",
+        type=int,
+        default=1,
+        help="readings per message, as a gateway sends each meter's last readings together (default 1)",
+    )
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     for binary in ("/usr/sbin/mosquitto", "/usr/sbin/nats-server"):
@@ -264,7 +290,19 @@ def main() -> None:
             tick = nats_publisher.publish_many  # type: ignore[assignment]
             finish = nats_publisher.close  # type: ignore[assignment]
         try:
-            run(protocol, consumer, tick, finish, probe, org_id, names, args.n, args.rate, args.profile)
+            run(
+                protocol,
+                consumer,
+                tick,
+                finish,
+                probe,
+                org_id,
+                names,
+                args.n,
+                args.rate,
+                args.profile,
+                args.per_message,
+            )
         finally:
             _stop(process)
             engine.dispose()

@@ -325,6 +325,21 @@ def _print_report(report: Any) -> None:
             out.print(f"... and {len(report.problems) - 200} more problems")
     for warning in report.warnings[:50]:
         out.print(f"warning: row {warning.row}: {warning.reason}")
+    if report.enriched:
+        filled = ", ".join(f"{kind} {count:,}" for kind, count in sorted(report.enriched.items()))
+        out.print(f"enriched: {filled} (first notes in `--format json`: enrichments)")
+    quality = report.quality.as_dict()
+    if quality["records"]:
+        missing = ", ".join(f"{name} {count:,}" for name, count in list(quality["missing"].items())[:5])
+        out.print(
+            f"data quality: mean {quality['mean_score']:.2f} over {quality['records']:,} flows"
+            + (f"; most often missing: {missing}" if missing else "")
+        )
+    if report.merges_proposed:
+        out.print(
+            f"{report.merges_proposed} possible duplicate organisation(s)/site(s) proposed for merging "
+            "(GET /api/v1/merges; a platform admin applies or rejects them)"
+        )
 
 
 @import_app.command("flows")

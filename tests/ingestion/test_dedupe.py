@@ -201,3 +201,17 @@ def test_apply_refuses_a_stale_or_decided_proposal(session: Session) -> None:
     with pytest.raises(Conflict):  # b is gone: the b/c proposal is stale
         apply_merge(session, proposals[(b.id, c.id)].id, None)
     assert session.get(Organization, c.id) is not None
+
+
+def test_generic_site_names_of_two_companies_are_two_sites(session: Session) -> None:
+    org_a, org_b = _org(session, "Hansen Beton"), _org(session, "Jensen Foder")
+    a = _site(session, org_a, "Works", 55.6800, 11.1000)
+    b = _site(session, org_b, "Works", 55.6801, 11.1001)  # next door, both simply "Works"
+    plant_1, plant_2 = _site(session, org_a, "Plant 1", 55.70, 11.2), _site(session, org_a, "Plant 2", 55.70, 11.2)
+    found = find_duplicates(session, "site")
+    assert _pair(found, a.id, b.id) is None
+    assert _pair(found, plant_1.id, plant_2.id) is None
+    twin = _site(session, _org(session, "Hansen Beton A/S"), "Works", 55.6800, 11.1000)  # the same company twice
+    assert _pair(find_duplicates(session, "site"), a.id, twin.id) is not None
+    only_new = find_duplicates(session, "site", involving={twin.id})
+    assert only_new and all(twin.id in (c.keep_id, c.merge_id) for c in only_new)

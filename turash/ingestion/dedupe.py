@@ -7,7 +7,8 @@ Finding pairs without comparing every record with every other (blocking): organi
 their normalised names (legal forms such as GmbH, A/S, S.A., Ltd, SpA, AB stripped) share a blocking key (the first
 four letters of their first word, or all their words sorted); sites only when, in addition, they lie in the same or
 a neighbouring 0.1° grid cell. Keys shared by more than `MAX_BLOCK` records ("stadtwerke") are not used for
-blocking: every pair there is unlikely to be a duplicate, and comparing them all would be quadratic. Name measures
+blocking: every pair there is unlikely to be a duplicate, and comparing them all would be quadratic. Names with
+different numbers in them ("Plant 2" / "Plant 3") are never duplicates. Name measures
 and the site score are those of register entity resolution (`turash.registers.resolution`): names via
 `names_alike`, sites via `score_pair` (0.6 name, 0.3 distance, 0.1 sector; weights and threshold chosen on the
 hand-labelled sample in tests/registers/resolution_sample.csv).
@@ -25,7 +26,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
@@ -39,7 +40,14 @@ from turash.kit.errors import Conflict, NotFound, ValidationFailed
 from turash.kit.geo import haversine_km
 from turash.models import Base, MergeProposal, Organization, Site
 from turash.models.base import utcnow
-from turash.registers.resolution import SiteRecord, comparison_tokens, names_alike, normalise_name, score_pair
+from turash.registers.resolution import (
+    GENERIC_TOKENS,
+    SiteRecord,
+    comparison_tokens,
+    names_alike,
+    normalise_name,
+    score_pair,
+)
 
 Kind = Literal["organization", "site"]
 ORGANIZATION_THRESHOLD = 0.9
@@ -97,6 +105,25 @@ def _blocked_pairs(keys_of: Sequence[Iterable[str]]) -> set[tuple[int, int]]:
     return pairs
 
 
+_NUMBER = re.compile(r"\d+")
+
+
+def _numbers_differ(a: str, b: str) -> bool:
+    """Names that differ in their numbers name different things ("Plant 2" / "Plant 3", "Brewer 1" / "Brewer 12",
+    "Rørdal" / "Rørdal 2"), however alike their letters are."""
+    return set(_NUMBER.findall(a)) != set(_NUMBER.findall(b))
+
+
+def _distinctive(name: str) -> bool:
+    """Whether a site's name says which plant it is ("Kalundborg Refinery") rather than what it is ("Site 2",
+    "Works", "Werk"): only such names can tell that two organisations' records are one site."""
+    return any(not t.isdigit() and t not in GENERIC_TOKENS for t in normalise_name(name).split())
+
+
+def _organizations_alike(a: str, b: str) -> bool:
+    return not _numbers_differ(a, b) and names_alike(a, b) >= ORGANIZATION_THRESHOLD
+
+
 def _domain(url: str | None) -> str | None:
     if not url:
         return None
@@ -133,7 +160,7 @@ def _organization_pair(a: Any, b: Any) -> tuple[float, list[str]]:
     return round(max(0.0, score), 4), reasons
 
 
-def _find_organizations(session: Session, threshold: float) -> list[Candidate]:
+def _find_organizations(session: Session, threshold: float, involving: Collection[str] | None) -> list[Candidate]:
     rows = session.execute(
         sa.select(
             Organization.id, Organization.name, Organization.country, Organization.nace, Organization.website
@@ -142,6 +169,10 @@ def _find_organizations(session: Session, threshold: float) -> list[Candidate]:
     found: list[Candidate] = []
     for i, j in sorted(_blocked_pairs([_name_keys(r.name) for r in rows])):
         a, b = rows[i], rows[j]
+        if involving is not None and a.id not in involving and b.id not in involving:
+            continue
+        if _numbers_differ(a.name, b.name):
+            continue
         if a.country and b.country and a.country != b.country:
             continue  # one company's subsidiaries in two countries are two organisations
         score, reasons = _organization_pair(a, b)
@@ -150,38 +181,74 @@ def _find_organizations(session: Session, threshold: float) -> list[Candidate]:
     return found
 
 
+def _site_keys(name: str, organization: str) -> set[str]:
+    """A site's blocking keys: those of its name when the name says which plant it is; for a generic name ("Site
+    2", "Works") its organisation's all-words key with it, so that only the sites of one organisation, or of two
+    spellings of one, are compared (every "Works" of a region would otherwise be compared with every other)."""
+    if _distinctive(name):
+        return _name_keys(name)
+    words = normalise_name(organization).split()
+    return {f"{normalise_name(name)}|{' '.join(sorted(words))}"}
+
+
 def _cell(lat: float, lon: float) -> tuple[int, int]:
     return math.floor(lat / GRID_DEG), math.floor(lon / GRID_DEG)
 
 
-def _find_sites(session: Session, threshold: float, max_km: float) -> list[Candidate]:
+def _find_sites(
+    session: Session, threshold: float, max_km: float, involving: Collection[str] | None
+) -> list[Candidate]:
     rows = session.execute(
-        sa.select(Site.id, Site.name, Site.lat, Site.lon, Site.country, Site.nace, Site.city).order_by(
-            Site.created_at, Site.id
+        sa.select(
+            Site.id,
+            Site.name,
+            Site.lat,
+            Site.lon,
+            Site.country,
+            Site.nace,
+            Site.city,
+            Site.organization_id,
+            Organization.name.label("organization"),
         )
+        .join(Organization, Organization.id == Site.organization_id)
+        .order_by(Site.created_at, Site.id)
     ).all()
     reach = max(1, math.ceil(max_km / (GRID_DEG * 111.0)))
     # Each site sits in its own cell's block under each of its name keys and looks into the neighbouring cells.
     blocks: dict[tuple[int, int, str], list[int]] = defaultdict(list)
+    keys_of = [_site_keys(r.name, r.organization) for r in rows]
     for index, r in enumerate(rows):
         cy, cx = _cell(r.lat, r.lon)
-        for key in _name_keys(r.name):
+        for key in keys_of[index]:
             blocks[(cy, cx, key)].append(index)
     pairs: set[tuple[int, int]] = set()
     for index, r in enumerate(rows):
+        if involving is not None and r.id not in involving:
+            continue  # pairs of two old sites were proposed (or not) before; an involved site looks at all
         cy, cx = _cell(r.lat, r.lon)
-        for key in _name_keys(r.name):
+        for key in keys_of[index]:
             for dy in range(-reach, reach + 1):
                 for dx in range(-reach, reach + 1):
                     members = blocks.get((cy + dy, cx + dx, key), ())
                     if len(members) > MAX_BLOCK:
                         continue
-                    pairs.update((index, m) for m in members if m > index)
+                    if involving is None:
+                        pairs.update((index, m) for m in members if m > index)
+                    else:
+                        pairs.update((min(index, m), max(index, m)) for m in members if m != index)
     found: list[Candidate] = []
     for i, j in sorted(pairs):
         a, b = rows[i], rows[j]
+        if involving is not None and a.id not in involving and b.id not in involving:
+            continue
+        if _numbers_differ(a.name, b.name):
+            continue
         if a.country and b.country and a.country != b.country:
             continue
+        if a.organization_id != b.organization_id and not (
+            (_distinctive(a.name) and _distinctive(b.name)) or _organizations_alike(a.organization, b.organization)
+        ):
+            continue  # "Site 1" of one company and "Site 1" of its neighbour are two sites
         km = haversine_km(a.lat, a.lon, b.lat, b.lon)
         if km > max_km:
             continue
@@ -199,20 +266,31 @@ def _find_sites(session: Session, threshold: float, max_km: float) -> list[Candi
 
 
 def find_duplicates(
-    session: Session, kind: Kind = "organization", *, threshold: float | None = None, max_km: float = SITE_MAX_KM
+    session: Session,
+    kind: Kind = "organization",
+    *,
+    threshold: float | None = None,
+    max_km: float = SITE_MAX_KM,
+    involving: Collection[str] | None = None,
 ) -> list[Candidate]:
-    """Pairs of organisations (or sites) that are probably one, best first. Nothing is changed."""
+    """Pairs of organisations (or sites) that are probably one, best first; with `involving`, only the pairs with
+    at least one of those ids (the records an import has just created). Nothing is changed."""
     if kind == "organization":
-        found = _find_organizations(session, ORGANIZATION_THRESHOLD if threshold is None else threshold)
+        found = _find_organizations(session, ORGANIZATION_THRESHOLD if threshold is None else threshold, involving)
     elif kind == "site":
-        found = _find_sites(session, SITE_THRESHOLD if threshold is None else threshold, max_km)
+        found = _find_sites(session, SITE_THRESHOLD if threshold is None else threshold, max_km, involving)
     else:
         raise ValidationFailed(f"kind must be 'organization' or 'site', not {kind!r}")
     return sorted(found, key=lambda c: (-c.score, c.keep_id, c.merge_id))
 
 
 def propose_merges(
-    session: Session, kind: Kind = "organization", *, threshold: float | None = None, max_km: float = SITE_MAX_KM
+    session: Session,
+    kind: Kind = "organization",
+    *,
+    threshold: float | None = None,
+    max_km: float = SITE_MAX_KM,
+    involving: Collection[str] | None = None,
 ) -> list[MergeProposal]:
     """Store the candidates not yet proposed as `proposed` MergeProposals and return the new ones. A pair with a
     proposal in any state and either order (proposed, merged, rejected, reverted) is not proposed again: a
@@ -224,7 +302,7 @@ def propose_merges(
         ).all()
     }
     created: list[MergeProposal] = []
-    for c in find_duplicates(session, kind, threshold=threshold, max_km=max_km):
+    for c in find_duplicates(session, kind, threshold=threshold, max_km=max_km, involving=involving):
         if frozenset((c.keep_id, c.merge_id)) in existing:
             continue
         proposal = MergeProposal(

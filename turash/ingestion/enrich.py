@@ -511,17 +511,8 @@ def _fill_resource(row: dict[str, Any], notes: list[str]) -> None:
     if not _given(row, "category") and category:
         row["category"] = category
         notes.append(f"category {category!r} from resource {resource!r} (catalogue)")
-    if given_ewc or len(candidates) != 1:
-        return
-    codes = get_catalog().get(best).ewc_codes
-    if len(codes) == 1:
-        code, _starred = normalise_ewc(codes[0])
-        entry = ewc.lookup(code)
-        if entry is not None:
-            row["ewc_code"] = code
-            notes.append(f"EWC {entry.spaced} from resource class {best!r} (catalogue: its only List of Waste entry)")
-    elif codes:
-        notes.append(f"EWC not set: resource class {best!r} has several List of Waste entries ({', '.join(codes)})")
+    if not given_ewc:
+        _fill_ewc(row, notes)
 
 
 def enrich_flow_row(row: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -546,3 +537,54 @@ def enrich_site_row(row: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     _fill_nace(out, notes, (*_ACTIVITY_KEYS, "description"))
     _fill_coordinates(out, notes)
     return out, notes
+
+
+# -- the import's enrichment stage ----------------------------------------------------------------------------------
+
+PLACE_COLUMNS = ("city", "address", "location")  # a file with one of these may leave lat/lon out: they are geocoded
+_NOTE_KINDS = {"NACE": "nace", "coordinates": "coordinates", "country": "country", "EWC": "ewc_code"}
+
+
+def enrich_record(values: dict[str, Any], attributes: Mapping[str, Any], *, flows: bool = True) -> list[str]:
+    """The import's enrichment stage, in place on one parsed record (`values`: the known columns; `attributes`: the
+    others, where an `activity` or `city` column lands): NACE from an activity column (for sites, also from the
+    description), coordinates and country from city/address/location when lat/lon are missing, and for supplies the
+    EWC code when the resource's class has exactly one List of Waste entry (a demand names no waste code).
+    Resource class and category are not set here: `turash.flows.service.prepare` classifies every flow with the
+    same catalogue. Returns the notes, each starting with the field it is about (`nace:`, `coordinates:`,
+    `country:`, `ewc_code:`); a note saying "not set" names candidates it did not dare to choose from."""
+    row: dict[str, Any] = {**values, "attributes": attributes}
+    notes: list[str] = []
+    _fill_nace(row, notes, _ACTIVITY_KEYS if flows else (*_ACTIVITY_KEYS, "description"))
+    _fill_coordinates(row, notes)
+    if (
+        flows
+        and row.get("direction") == "supply"
+        and not _given(row, "ewc_code")
+        and isinstance(row.get("resource"), str)
+    ):
+        _fill_ewc(row, notes)
+    tagged = [f"{_NOTE_KINDS.get(note.split(' ', 1)[0], 'other')}: {note}" for note in notes]
+    for key in ("nace", "lat", "lon", "country", "ewc_code"):
+        if row.get(key) is not None and values.get(key) is None:
+            values[key] = row[key]
+    return tagged
+
+
+def _fill_ewc(row: dict[str, Any], notes: list[str]) -> None:
+    """The EWC code of the resource's class, when the catalogue reads the resource as one class only and that class
+    has one List of Waste entry; otherwise nothing (several entries are named in a note)."""
+    _category, best, candidates = classify(
+        row["resource"], None, row.get("nace"), row.get("category"), row.get("direction")
+    )
+    if best is None or len(candidates) != 1:
+        return
+    codes = get_catalog().get(best).ewc_codes
+    if len(codes) == 1:
+        code, _starred = normalise_ewc(codes[0])
+        entry = ewc.lookup(code)
+        if entry is not None:
+            row["ewc_code"] = code
+            notes.append(f"EWC {entry.spaced} from resource class {best!r} (catalogue: its only List of Waste entry)")
+    elif codes:
+        notes.append(f"EWC not set: resource class {best!r} has several List of Waste entries ({', '.join(codes)})")

@@ -16,7 +16,8 @@ An organisation's score is the mean of its flows' scores, and its actions are so
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -212,3 +213,92 @@ def organization_quality(session: Session, organization_id: str, *, now: datetim
         "actions": [a.as_dict() for a in actions[:50]],
         "per_flow": [q.as_dict() for q in flows],
     }
+
+
+# -- the import's quality stage -------------------------------------------------------------------------------------
+
+_RECORD_FIELDS = (
+    "category",
+    "direction",
+    "quantity",
+    "unit",
+    "schedule",
+    "available_from",
+    "temperature_c",
+    "pressure_bar",
+    "purity_pct",
+    "ewc_code",
+    "price_eur_per_unit",
+    "precision",
+    "resource_class",
+    "quantity_kind",
+)
+_RECORD_MEMO: dict[tuple[Any, ...], FlowQuality] = {}
+_RECORD_MEMO_LIMIT = 8192
+_EPOCH_NOW = datetime(
+    2000, 1, 1, tzinfo=UTC
+)  # freshness of a record being imported is 1.0 whatever the date: any fixed time
+
+
+def record_quality(values: dict[str, Any], nace: str | None) -> FlowQuality:
+    """The quality of one flow record as an import writes it (`values` after `prepare`): `flow_quality` of a flow
+    that is new (fresh), not metered, at a site of sector `nace` whose size is not known. Records repeat a few
+    shapes (which fields are set, class, temperature), so results are remembered by what they depend on; the
+    returned object is shared and must not be changed."""
+    key = (
+        nace,
+        *(values.get(name) if name in _KEYED else values.get(name) is None for name in _RECORD_FIELDS),
+    )
+    found = _RECORD_MEMO.get(key)
+    if found is not None:
+        return found
+    flow = SimpleNamespace(
+        id=None,
+        resource="this flow",  # the parts and missing fields do not depend on the words; only messages name them
+        availability_profile=None,
+        quantity_si=None,  # only judged against a sector profile with the site's size, unknown here
+        updated_at=_EPOCH_NOW,
+        measured_at=None,
+        **{name: values.get(name) for name in _RECORD_FIELDS},
+    )
+    site = SimpleNamespace(nace=nace, employees=None, name="")
+    quality = flow_quality(flow, site, metered=False, now=_EPOCH_NOW)  # type: ignore[arg-type]
+    if len(_RECORD_MEMO) < _RECORD_MEMO_LIMIT:
+        _RECORD_MEMO[key] = quality
+    return quality
+
+
+# What a record's quality depends on by value; of the other fields only whether they are set matters.
+_KEYED = frozenset({"category", "direction", "precision", "resource_class", "temperature_c", "quantity_kind"})
+
+
+@dataclass
+class QualitySummary:
+    """The quality stage's figures for an import run: the mean score and parts, and how many records lack each
+    field their category needs (what the run's report tells the user to add)."""
+
+    records: int = 0
+    total: float = 0.0
+    parts: dict[str, float] = field(default_factory=lambda: dict.fromkeys(WEIGHTS, 0.0))
+    missing: dict[str, int] = field(default_factory=dict)
+    below_half: int = 0
+
+    def add(self, score: float, parts: dict[str, float], missing: tuple[str, ...]) -> None:
+        self.records += 1
+        self.total += score
+        for name, value in parts.items():
+            self.parts[name] += value
+        for name in missing:
+            self.missing[name] = self.missing.get(name, 0) + 1
+        if score < 0.5:
+            self.below_half += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        n = max(1, self.records)
+        return {
+            "records": self.records,
+            "mean_score": round(self.total / n, 3) if self.records else None,
+            "parts": {k: round(v / n, 3) for k, v in self.parts.items()} if self.records else {},
+            "missing": dict(sorted(self.missing.items(), key=lambda kv: -kv[1])),
+            "below_half": self.below_half,
+        }

@@ -27,8 +27,11 @@ from turash.audit.service import record
 from turash.flows import fields
 from turash.flows.repository import existing_fingerprints
 from turash.flows.service import fingerprint, prepare
+from turash.ingestion.dedupe import propose_merges
+from turash.ingestion.enrich import PLACE_COLUMNS, enrich_record
 from turash.ingestion.formats import read_file
 from turash.ingestion.mapping import apply_mapping
+from turash.ingestion.quality import QualitySummary, record_quality
 from turash.ingestion.reader import DelimitedFile, FileUnreadable
 from turash.kit.bulk import RowEncoder, insert_encoded, insert_rows, row_encoder
 from turash.kit.geo import haversine_km
@@ -40,6 +43,7 @@ from turash.sectors.register import SiteToInfer, drop_superseded, infer_sites
 log = structlog.get_logger(__name__)
 
 BATCH_ROWS = 20000
+ENRICHMENT_NOTES = 200  # enrichment notes kept in a run's report (the counts cover every record)
 # Flows are written 5,000 at a time: the writing of one batch overlaps the parsing of the next (bench_import.py:
 # 5,000 beat 10,000 and 20,000 at 20k rows and matched them at 100k).
 FLOW_BATCH_ROWS = 5000
@@ -74,6 +78,18 @@ class ImportReport:
     warnings: list[RowProblem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    enriched: dict[str, int] = field(default_factory=dict)  # field → records the enrichment stage filled it in
+    enrichments: list[RowProblem] = field(default_factory=list)  # the first ENRICHMENT_NOTES of its notes
+    quality: QualitySummary = field(default_factory=QualitySummary)
+    merges_proposed: int = 0
+
+    def enrichment(self, line: int, notes: list[str]) -> None:
+        for note in notes:
+            kind, text = note.split(": ", 1)
+            if " not set" not in text:
+                self.enriched[kind] = self.enriched.get(kind, 0) + 1
+            if len(self.enrichments) < ENRICHMENT_NOTES:
+                self.enrichments.append(RowProblem(line, kind, text))
 
     @property
     def exit_code(self) -> int:
@@ -92,10 +108,14 @@ class ImportReport:
             "quarantined": self.quarantined,
             "organizations_created": self.organizations_created,
             "sites_created": self.sites_created,
+            "merges_proposed": self.merges_proposed,
             "error": self.error,
             "notes": self.notes,
             "problems": [p.__dict__ for p in self.problems],
             "warnings": [w.__dict__ for w in self.warnings],
+            "enriched": self.enriched,
+            "enrichments": [e.__dict__ for e in self.enrichments],
+            "quality": self.quality.as_dict(),
         }
 
 
@@ -134,6 +154,7 @@ class _Places:
         self.keys: dict[str, str] = {}  # name → name key
         self.orgs: dict[str, str] = {}  # name key → organisation id
         self.sites: dict[tuple[str, str], tuple[str, float, float]] = {}  # (org id, name key) → (id, lat, lon)
+        self.created: list[str] = []  # ids of the organisations and sites this run created (for the dedupe stage)
 
     def key(self, name: str) -> str:
         key = self.keys.get(name)
@@ -177,6 +198,7 @@ class _Places:
                 )
         if new_orgs:
             insert_rows(self.session, Organization.__table__, new_orgs)
+            self.created.extend(o["id"] for o in new_orgs)
             if self.owner_id:
                 insert_rows(
                     self.session,
@@ -229,13 +251,20 @@ class _Places:
                     "permits": {},
                     "source": "import",
                     "source_ref": None,
-                    "attributes": row.attributes if self.report.kind == "sites" else {},
+                    "attributes": (
+                        row.attributes
+                        if self.report.kind == "sites"
+                        else {"located_by": v["located_by"]}
+                        if v.get("located_by")
+                        else {}
+                    ),
                     "created_at": now,
                     "updated_at": now,
                 }
             )
         if new_sites:
             insert_rows(self.session, Site.__table__, new_sites)
+            self.created.extend(site["id"] for site in new_sites)
             self.report.sites_created += len(new_sites)
         for row in rows:
             site_id, lat, lon = self.sites[(row.org_id, row.site_key)]
@@ -402,6 +431,44 @@ def _fail(session: Session, run: ImportRun, report: ImportReport, exc: FileUnrea
     return report
 
 
+def _dedupe(session: Session, report: ImportReport, places: _Places) -> None:
+    """The last stage: the organisations and sites this run created that look like ones already there (another
+    spelling, a legal form more or less, a site a few hundred metres off) are proposed for merging
+    (ingestion/dedupe.py), for a person to accept or reject; nothing is merged without one."""
+    if not places.created:
+        return
+    created = set(places.created)
+    for kind in ("organization", "site"):
+        report.merges_proposed += len(propose_merges(session, kind, involving=created))
+
+
+def _missing_columns(header: list[str], required: tuple[str, ...]) -> list[str]:
+    """Required columns the file lacks; lat/lon may be left out when a place column (city, address, location) is
+    there to geocode (ingestion/enrich.py)."""
+    placed = any(c in header for c in PLACE_COLUMNS)
+    return [c for c in required if c not in header and not (placed and c in ("lat", "lon"))]
+
+
+def _locate(
+    values: dict[str, Any], attributes: dict[str, Any], *, flows: bool
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """The enrichment stage for one record: (notes, problems). A record still without coordinates afterwards is a
+    problem: the place it names is not in the offline gazetteer."""
+    notes = enrich_record(values, attributes, flows=flows)
+    if values.get("lat") is None or values.get("lon") is None:
+        named = next((f"{c} {attributes[c]!r}" for c in PLACE_COLUMNS if attributes.get(c)), None)
+        reason = "required value is missing" + (
+            f"; {named} is not a place the offline gazetteer knows (GeoNames cities over 15,000 inhabitants)"
+            if named
+            else ""
+        )
+        return notes, [("lat" if values.get("lat") is None else "lon", reason)]
+    for note in notes:
+        if note.startswith("coordinates: "):
+            values["located_by"] = note.removeprefix("coordinates: ")
+    return notes, []
+
+
 def _finish(session: Session, run: ImportRun, report: ImportReport) -> ImportReport:
     run.rows_total, run.rows_imported = report.rows_total, report.imported
     run.rows_skipped, run.rows_quarantined = report.skipped, report.quarantined
@@ -418,6 +485,7 @@ def _finish(session: Session, run: ImportRun, report: ImportReport) -> ImportRep
             "imported": report.imported,
             "skipped": report.skipped,
             "quarantined": report.quarantined,
+            "merges_proposed": report.merges_proposed,
         },
     )
     for outcome in ("imported", "skipped", "quarantined"):
@@ -494,7 +562,7 @@ def import_flows(
         file = _read(session, run, path, data, display, mapping)
         if organization_id is not None:
             file = _for_organization(session, file, organization_id)
-        missing = [c for c in (*fields.REQUIRED_SITE, *fields.REQUIRED_FLOW) if c not in file.header]
+        missing = _missing_columns(file.header, (*fields.REQUIRED_SITE, *fields.REQUIRED_FLOW))
         if missing:
             raise FileUnreadable(
                 f"{display} lacks required column(s): {', '.join(missing)} "
@@ -505,7 +573,7 @@ def import_flows(
         return _fail(session, run, report, exc)
     report.notes.extend(file.notes)
     row_parser = _RowParser.for_file(
-        file, {**fields.SITE_COLUMNS, **fields.FLOW_COLUMNS}, (*fields.REQUIRED_SITE, *fields.REQUIRED_FLOW)
+        file, {**fields.SITE_COLUMNS, **fields.FLOW_COLUMNS}, ("organization", *fields.REQUIRED_FLOW)
     )
     places = _Places(session, report, owner_id, user_id)
     if organization_id is not None:  # the rows name it (see _for_organization); never another of the same name
@@ -581,17 +649,22 @@ def import_flows(
                 quarantine.append(_quarantine(run, report, line, outcome[2], outcome[3]))
                 continue
             site, encoded = outcome[2], outcome[3]
+            if "notes" in site:
+                report.enrichment(line, site.pop("notes"))
+            quality = site.pop("quality")
             print_ = encoded[at["fingerprint"]]
             if print_ in seen:
                 report.skipped += 1
                 report.warnings.append(RowProblem(line, None, f"same flow as row {seen[print_]}; not imported twice"))
                 continue
             seen[print_] = line
+            report.quality.add(quality.score, quality.parts, quality.missing)
             org_name = site["organization"]
             pending.append(_Row(line, site, {}, org_name, site.get("site") or org_name, encoded=encoded))
             if len(pending) >= FLOW_BATCH_ROWS:
                 hand_over()
         hand_over()
+    _dedupe(session, report, places)
     return _finish(session, run, report)
 
 
@@ -605,7 +678,7 @@ _SEND_ROWS = 2000
 _QUEUED_SENDS = 16  # how far parsing may run ahead of writing: 32,000 rows, more than a write batch
 
 
-_SITE_KEYS = ("organization", "site", "lat", "lon", "country", "nace", "address", "city", "employees", "description")
+_SITE_KEYS = ("organization", "site", "lat", "lon", "country", "nace", "employees", "description", "located_by")
 
 
 @dataclass
@@ -630,18 +703,24 @@ class _FlowStage:
                 yield _BAD, line, [("", parse_error or "unreadable")], {}
                 continue
             values, attributes, errors = row_parser.parse(cells)
+            org_name = values.get("organization") or ""
+            # the declared row, before enrichment and derivations
+            print_ = fingerprint(org_name, values.get("site") or org_name, values, attributes) if not errors else ""
+            notes: list[str] = []
+            if not errors:
+                notes, errors = _locate(values, attributes, flows=True)
             if not errors:
                 errors = fields.check_site(values)
-            if errors:
-                yield _BAD, line, errors, row_parser.raw(cells)
-                continue
-            org_name = values["organization"]
-            print_ = fingerprint(org_name, values.get("site") or org_name, values, attributes)
-            errors = prepare(values, nace=values.get("nace"))
+            if not errors:
+                errors = prepare(values, nace=values.get("nace"))
             if errors:
                 yield _BAD, line, errors, row_parser.raw(cells)
                 continue
             site = {key: values.get(key) for key in _SITE_KEYS}
+            site["city"], site["address"] = attributes.get("city"), attributes.get("address")
+            site["quality"] = record_quality(values, values.get("nace"))
+            if notes:
+                site["notes"] = notes
             row = {**template, **values}
             row["fingerprint"], row["attributes"] = print_, attributes
             row["precision"] = values.get("precision") or "estimated"
@@ -761,7 +840,7 @@ def import_sites(
         file = _read(session, run, path, data, display, mapping)
         if organization_id is not None:
             file = _for_organization(session, file, organization_id)
-        missing = [c for c in fields.REQUIRED_SITE if c not in file.header]
+        missing = _missing_columns(file.header, fields.REQUIRED_SITE)
         if missing:
             raise FileUnreadable(
                 f"{display} lacks required column(s): {', '.join(missing)}", details={"missing": missing}
@@ -769,7 +848,7 @@ def import_sites(
     except FileUnreadable as exc:
         return _fail(session, run, report, exc)
     report.notes.extend(file.notes)
-    row_parser = _RowParser.for_file(file, {**fields.SITE_COLUMNS, **SITE_EXTRA}, fields.REQUIRED_SITE)
+    row_parser = _RowParser.for_file(file, {**fields.SITE_COLUMNS, **SITE_EXTRA}, ("organization",))
     places = _Places(session, report, owner_id, user_id)
     if organization_id is not None:  # the rows name it (see _for_organization); never another of the same name
         forced = session.get(Organization, organization_id)
@@ -808,15 +887,22 @@ def import_sites(
                 continue
             values, attributes, errors = row_parser.parse(cells)
             if not errors:
+                notes, errors = _locate(values, attributes, flows=False)
+                if notes and not errors:
+                    report.enrichment(line, notes)
+            if not errors:
                 errors = fields.check_site(values)
             if errors:
                 session.add(_quarantine(run, report, line, errors, row_parser.raw(cells)))
                 continue
+            if located := values.pop("located_by", None):
+                attributes["located_by"] = located
             org_name = values["organization"]
             pending.append(_Row(line, values, attributes, org_name, values.get("site") or org_name))
             if len(pending) >= BATCH_ROWS:
                 flush()
         flush()
+    _dedupe(session, report, places)
     return _finish(session, run, report)
 
 

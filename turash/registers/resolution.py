@@ -130,7 +130,7 @@ _FOLD = str.maketrans({"ß": "ss", "æ": "ae", "ø": "o", "å": "a", "œ": "oe",
 # Words that name the kind of place or join words rather than tell sites apart; removed before comparing names
 # (unless nothing else is left), together with the record's own city, so that "Linde Gas Italia - Sito di Milazzo"
 # and "Raffineria di Milazzo" are not found similar for sharing "di Milazzo".
-_GENERIC_TOKENS = frozenset(
+GENERIC_TOKENS = frozenset(
     [
         "di",
         "de",
@@ -285,7 +285,7 @@ class SiteCluster:
 def comparison_tokens(name: str) -> tuple[str, ...]:
     """The words of a name that can tell sites apart: normalised, without generic words (unless none are left)."""
     normal = normalise_name(name).split()
-    kept = [t for t in normal if t not in _GENERIC_TOKENS]
+    kept = [t for t in normal if t not in GENERIC_TOKENS]
     return tuple(kept or normal)
 
 
