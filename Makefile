@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install web demo serve test test-fast lint bench clean
+.PHONY: install web demo serve test test-fast lint docs-config bench clean
 
 # The web app (web/, React + Vite) is built into turash/webapp_dist, which `turash serve` serves at `/`.
 # Without Node.js the build is skipped: the API and the server-rendered register page still work.
@@ -39,9 +39,13 @@ test: install web  ## the whole suite (SQLite; PostgreSQL too when TURASH_TEST_D
 	@if command -v npm >/dev/null 2>&1; then cd web && npm test --silent; else echo "npm not found: the web app's unit tests are skipped"; fi
 	$(MAKE) lint
 
-lint: install
+lint: install  ## ruff, mypy, and bandit (security findings of medium severity and above fail)
 	$(BIN)/ruff check turash tests bench migrations
 	$(BIN)/mypy turash
+	$(BIN)/bandit -q -c pyproject.toml -r turash -ll
+
+docs-config: install  ## regenerate docs/configuration.md from turash.config.Settings
+	$(BIN)/python -m turash.kit.configref > docs/configuration.md
 
 bench: install
 	$(BIN)/python bench/bench_import.py

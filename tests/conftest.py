@@ -7,6 +7,7 @@ TURASH_REQUIRE_SERVICES=1 (CI) turns "service not reachable, skipped" into a fai
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -57,6 +58,12 @@ def require_service(name: str, host: str, port: int) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     if REQUIRE_SERVICES and not PG_URL:
         raise pytest.UsageError("TURASH_REQUIRE_SERVICES=1 needs TURASH_TEST_DATABASE_URL (PostgreSQL)")
+    # Log lines go to stderr as in the product (structlog's unconfigured default is stdout): a log line from a
+    # background thread of an earlier test (the matching warm-up) must not land in a CLI test's JSON output.
+    from turash.kit.logging import configure_logging
+
+    configure_logging("DEBUG")  # structlog at DEBUG (tests read the access lines); the standard library's quieter
+    logging.getLogger().setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -7,7 +7,14 @@ from fastapi.testclient import TestClient
 
 from turash.app import create_app
 
-PUBLIC = {"/api/v1/health", "/api/v1/auth/register", "/api/v1/auth/token", "/api/v1/auth/refresh"}
+PUBLIC = {
+    "/api/v1/health",
+    "/api/v1/health/live",
+    "/api/v1/health/ready",
+    "/api/v1/auth/register",
+    "/api/v1/auth/token",
+    "/api/v1/auth/refresh",
+}
 
 
 def _api_routes() -> list[tuple[str, str]]:
@@ -82,6 +89,77 @@ def test_security_headers_and_request_id(client: TestClient) -> None:
     r = client.get("/api/v1/health", headers={"X-Request-ID": "abc123"})
     assert r.headers["X-Request-ID"] == "abc123"
     assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["X-Frame-Options"] == "DENY"
+    csp = r.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-eval" not in csp
+    assert "Strict-Transport-Security" not in r.headers  # plain HTTP: HSTS would be ignored, and wrong
+    assert "Content-Security-Policy" not in client.get("/api/docs").headers  # Swagger UI's inline start script
+    secure = client.get("https://testserver/api/v1/health")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    forged = client.get("/api/v1/health", headers={"X-Request-ID": "evil\tline two"})
+    assert forged.headers["X-Request-ID"] == "evilline" + "two"  # only safe characters reach the logs
+
+
+def test_liveness_needs_nothing_readiness_checks_dependencies(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/api/v1/health/live").json()["status"] == "ok"
+    ready = client.get("/api/v1/health/ready")
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "cache": "ok", "bus": "ok"}
+    runtime.cache.ping = lambda: False  # the cache is gone: not ready, still alive
+    assert client.get("/api/v1/health/ready").status_code == 503
+    assert client.get("/api/v1/health/live").status_code == 200
+
+
+def test_every_log_line_of_a_request_carries_its_id(client: TestClient, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    client.post("/api/v1/auth/token", data={"username": "nobody@example.org", "password": "wrong password"})
+    client.get("/api/v1/health", headers={"X-Request-ID": "req-42"})
+    lines = [line for line in capsys.readouterr().err.splitlines() if " request " in f"{line} "]
+    assert any("request_id=req-42" in line and "route=/" in line and "status=200" in line for line in lines), lines
+    assert len(lines) == 2 and all("request_id=" in line for line in lines)  # the log config merges the id in
+
+
+def test_api_requests_are_limited_per_user_and_per_api_key(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import Api
+
+    alice, bob = Api(client, "alice@example.org"), Api(client, "bob@example.org")
+    key = alice.post("/api/v1/users/me/api-keys", json={"name": "erp"}).json()["key"]
+    runtime.settings = runtime.settings.model_copy(update={"api_rate_limit": 4})  # creating the key was one
+    assert [alice.get("/api/v1/users/me/organizations").status_code for _ in range(3)] == [200, 200, 200]
+    limited = alice.get("/api/v1/users/me/organizations")
+    assert limited.status_code == 429 and limited.json()["error"]["code"] == "rate_limited"
+    assert int(limited.headers["Retry-After"]) > 0
+    assert bob.get("/api/v1/users/me/organizations").status_code == 200  # another user: another budget
+    by_key = client.get("/api/v1/users/me/organizations", headers={"X-API-Key": key})
+    assert by_key.status_code == 200  # the key has its own budget
+
+
+def test_guessing_tokens_is_limited_per_address(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+    runtime.settings = runtime.settings.model_copy(update={"auth_failure_limit": 5})
+    codes = [
+        client.get("/api/v1/users/me/organizations", headers={"X-API-Key": f"tk_guess_{i}"}).status_code
+        for i in range(7)
+    ]
+    assert codes == [401] * 5 + [429] * 2
+    assert client.get("/api/v1/users/me/organizations").status_code == 401  # no credentials: not counted
+
+
+def test_an_expired_token_is_not_counted_as_guessing(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    import jwt
+
+    runtime.settings = runtime.settings.model_copy(update={"auth_failure_limit": 2})
+    expired = jwt.encode(
+        {"sub": "someone", "typ": "access", "exp": datetime.now(UTC) - timedelta(minutes=1)},
+        runtime.settings.resolved_secret_key(),
+        algorithm="HS256",
+    )
+    headers = {"Authorization": f"Bearer {expired}"}
+    codes = [client.get("/api/v1/users/me/organizations", headers=headers).status_code for _ in range(4)]
+    assert codes == [401] * 4  # a client whose token ran out refreshes; it is not guessing
+    forged = {"Authorization": "Bearer " + expired[:-4] + "AAAA"}
+    codes = [client.get("/api/v1/users/me/organizations", headers=forged).status_code for _ in range(3)]
+    assert codes == [401, 401, 429]
 
 
 def test_web_app_is_served_with_client_routes(tmp_path, runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -130,3 +208,32 @@ def test_a_busy_sqlite_database_is_a_503_to_retry(runtime) -> None:  # type: ign
         assert r.json()["error"]["code"] == "database_busy"
         other = client.get("/broken")
         assert other.status_code == 500 and "nowhere" not in other.text  # no internals leak
+
+
+def test_metrics_expose_latency_queues_and_matching(client: TestClient) -> None:
+    from tests.conftest import Api
+
+    alice = Api(client, "alice@example.org")
+    org = alice.organization()
+    alice.get(f"/api/v1/organizations/{org['id']}/matching/direct?top=3&radius_km=50")
+    text = client.get("/metrics").text
+    assert 'turash_http_request_duration_seconds_count{method="POST"' in text
+    for queue in ("ingest_jobs", "emails", "webhook_deliveries"):
+        assert f'turash_queue_depth{{queue="{queue}"}}' in text
+    assert 'turash_match_run_seconds_count{kind="find"}' in text
+
+
+def test_a_crash_is_a_500_and_counted_as_5xx(runtime) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(runtime=runtime)
+
+    @app.get("/api/v1/crash-for-test")
+    def crash() -> None:
+        raise RuntimeError("boom")
+
+    app.router.routes.insert(0, app.router.routes.pop())  # before the web app's catch-all route
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/api/v1/crash-for-test")
+        assert r.status_code == 500 and "boom" not in r.text
+        text = client.get("/metrics").text
+    series = 'turash_http_request_duration_seconds_count{method="GET",route="/api/v1/crash-for-test",status="5xx"}'
+    assert series in text

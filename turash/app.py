@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 import threading
 import time
 import uuid
@@ -22,8 +24,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from turash import __version__
 from turash.config import Settings, get_settings
+from turash.kit import tracing
 from turash.kit.errors import PayloadTooLarge, TurashError
-from turash.kit.metrics import REQUEST_LATENCY
+from turash.kit.logging import configure_logging
+from turash.kit.metrics import REQUEST_LATENCY, install_queue_depth
 from turash.kit.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -124,27 +128,71 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
 
+# Probes and scrapes answer under any load (health takes one short connection of the pool's spare four);
+# static files need no connection.
+_UNGATED = ("/api/v1/health", "/metrics", "/assets/")
+_REQUEST_ID = re.compile(r"[^A-Za-z0-9._:-]")  # a caller's X-Request-ID goes into logs: no spaces or newlines
+
+
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     max_body = settings.max_upload_mb * 1024 * 1024
+    csp = settings.content_security_policy.strip()
+    hsts = f"max-age={settings.hsts_seconds}; includeSubDomains" if settings.hsts_seconds else ""
+    # One access line per request with its id: at INFO for log shipping (TURASH_LOG_JSON), at DEBUG for people.
+    access_level = "info" if settings.log_json else "debug"
+    gate = asyncio.Semaphore(settings.max_requests_in_flight)
 
     @app.middleware("http")
     async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
-        request.state.request_id = request_id[:64]
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > max_body:
-            exc = PayloadTooLarge(f"request body exceeds {settings.max_upload_mb} MB")
-            return _error(exc.status_code, exc.code, exc.message)
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        REQUEST_LATENCY.labels(
-            request.method, getattr(route, "path", "unmatched"), f"{response.status_code // 100}xx"
-        ).observe(time.perf_counter() - start)
-        response.headers["X-Request-ID"] = request.state.request_id
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        request_id = _REQUEST_ID.sub("", request.headers.get("X-Request-ID") or "")[:64] or uuid.uuid4().hex
+        request.state.request_id = request_id
+        # every log line of this request carries its id (structlog's contextvars, merged by the log config)
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            length = request.headers.get("content-length")
+            if length is not None and length.isdigit() and int(length) > max_body:
+                exc = PayloadTooLarge(f"request body exceeds {settings.max_upload_mb} MB")
+                response: Response = _error(exc.status_code, exc.code, exc.message)
+            else:
+                start = time.perf_counter()
+                try:
+                    if request.url.path.startswith(_UNGATED):
+                        response = await call_next(request)
+                    else:
+                        # Each request holds one pooled connection from its first query to its end, across the
+                        # worker threads its dependencies and handler run in: with more requests in flight than
+                        # connections, the threads can all be taken by requests waiting for a connection (a
+                        # deadlock broken only by the pool's timeout). Waiting here costs no thread.
+                        async with gate:
+                            response = await call_next(request)
+                except Exception:  # a crash (answered 500 by the outermost handler) counts as a 5xx too
+                    template = getattr(request.scope.get("route"), "path", "unmatched")
+                    REQUEST_LATENCY.labels(request.method, template, "5xx").observe(time.perf_counter() - start)
+                    raise
+                route = request.scope.get("route")
+                seconds = time.perf_counter() - start
+                template = getattr(route, "path", "unmatched")
+                REQUEST_LATENCY.labels(request.method, template, f"{response.status_code // 100}xx").observe(seconds)
+                getattr(log, access_level)(
+                    "request",
+                    method=request.method,
+                    route=template,
+                    status=response.status_code,
+                    ms=round(seconds * 1000, 2),
+                )
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+        headers = response.headers
+        headers["X-Request-ID"] = request_id
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self), payment=()")
+        if csp and request.url.path != "/api/docs":  # Swagger UI's page starts itself with an inline script
+            headers.setdefault("Content-Security-Policy", csp)
+        if hsts and request.url.scheme == "https":
+            headers.setdefault("Strict-Transport-Security", hsts)
         return response
 
     if settings.cors_origins:
@@ -159,6 +207,18 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
 
 def system_router() -> APIRouter:
     router = APIRouter(tags=["system"])
+
+    @router.get("/health/live", operation_id="health_live")
+    def live() -> dict[str, str]:
+        """Liveness: the process answers (no dependency is checked: a database outage must not get every replica
+        restarted). For a container's liveness probe."""
+        return {"status": "ok", "version": __version__}
+
+    @router.get("/health/ready", operation_id="health_ready")
+    def ready(request: Request) -> JSONResponse:
+        """Readiness: the same checks as /health (database, cache, event bus); 503 takes the replica out of the
+        load balancer until they pass again."""
+        return health(request)
 
     @router.get("/health", operation_id="health")
     def health(request: Request) -> JSONResponse:
@@ -247,8 +307,11 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
                 "and stop working when the server restarts",
             )
         if owned:
+            # each server process (uvicorn --workers starts several) logs as configured, JSON included
+            configure_logging(settings.log_level, settings.log_json)
             app.state.runtime = Runtime.from_settings(settings)
         rt = app.state.runtime
+        install_queue_depth(rt.engine)  # turash_queue_depth at /metrics
         notification_handlers.install(rt)  # e-mail, WebSocket and webhooks from the domain events
         ingestion_tasks.install(rt)  # re-match a flow its meters moved
         if owned:  # bulk jobs a crash or restart interrupted
@@ -301,6 +364,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     install_web(app, webshell_router)
+    tracing.instrument(app, settings)
     return app
 
 

@@ -57,6 +57,37 @@ class Settings(BaseSettings):
     refresh_token_hours: int = Field(24, ge=1, le=24 * 30, description="Lifetime of a refresh token / session.")
     login_rate_limit: int = Field(10, ge=1, description="Login attempts allowed per user name and IP address...")
     login_rate_window_seconds: int = Field(60, ge=1, description="...in this many seconds; then HTTP 429.")
+    api_rate_limit: int = Field(
+        3000, ge=1, description="API requests allowed per user (bearer token) or API key in each window..."
+    )
+    api_rate_window_seconds: int = Field(60, ge=1, description="...of this many seconds; then HTTP 429.")
+    auth_failure_limit: int = Field(
+        30, ge=1, description="Requests with an invalid token or API key allowed per IP address in each API window."
+    )
+    content_security_policy: str = Field(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; "
+        "connect-src 'self' ws: wss: https:; worker-src 'self' blob:; child-src blob:; font-src 'self' data:; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        description="Content-Security-Policy of every response but the Swagger UI page (https: images and "
+        "connections are for an online tile server).",
+    )
+    hsts_seconds: int = Field(
+        31536000, ge=0, description="Strict-Transport-Security max-age sent on HTTPS requests (0: not sent)."
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None,
+        description="`http://collector:4318`: send OpenTelemetry traces (OTLP over HTTP) of requests, imports and "
+        "match runs. Unset: no tracing.",
+    )
+    otel_service_name: str = Field("turash", description="service.name of the traces.")
+    otel_sample_ratio: float = Field(1.0, ge=0, le=1, description="Share of requests traced (parent-based).")
+    max_requests_in_flight: int = Field(
+        16,
+        ge=1,
+        le=19,
+        description="API requests handled at once per process; more wait their turn. Below the 20 database "
+        "connections of the pool, so requests waiting for a connection can never hold every worker thread.",
+    )
     auto_migrate: bool = Field(True, description="Apply database migrations on start (`serve`, `demo`, `import`...).")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list).")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR.")

@@ -60,6 +60,15 @@ def decode_access_token(token: str, secret: str) -> dict[str, Any] | None:
     return claims if claims.get("typ") == "access" else None
 
 
+def signed_by_us(token: str, secret: str) -> bool:
+    """Whether a token carries our signature, expired or not: a token that does not is forged or garbage."""
+    try:
+        jwt.decode(token, secret, algorithms=[JWT_ALGORITHM], options={"verify_exp": False})
+    except jwt.PyJWTError:
+        return False
+    return True
+
+
 def new_api_key() -> tuple[str, str, str]:
     """(secret shown once, display prefix, sha256 stored)."""
     secret = API_KEY_PREFIX + secrets.token_urlsafe(32)

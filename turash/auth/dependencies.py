@@ -16,8 +16,9 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from turash.audit.service import Actor
-from turash.auth import service
+from turash.auth import crypto, service
 from turash.auth.service import Principal
+from turash.kit import ratelimit
 from turash.kit.db import UnitOfWork
 from turash.kit.errors import NotAuthenticated, NotFound
 from turash.kit.runtime import Runtime
@@ -55,12 +56,26 @@ def get_principal(
     token: Annotated[str | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
-    if token:
-        principal = service.principal_from_bearer(uow.session, runtime.cache, runtime.settings, token)
-    elif api_key:
-        principal = service.principal_from_api_key(uow.session, api_key)
-    else:
-        raise NotAuthenticated("sign in: send `Authorization: Bearer <token>` or `X-API-Key: <key>`")
+    settings = runtime.settings
+    try:
+        if token:
+            principal = service.principal_from_bearer(uow.session, runtime.cache, settings, token)
+        elif api_key:
+            principal = service.principal_from_api_key(uow.session, api_key)
+        else:
+            raise NotAuthenticated("sign in: send `Authorization: Bearer <token>` or `X-API-Key: <key>`")
+    except NotAuthenticated:
+        # Guessing keys, or forging tokens, is limited per address; an expired or signed-out token (every client
+        # sends one now and then, then refreshes) is not counted.
+        if (api_key and not token) or (token and not crypto.signed_by_us(token, settings.resolved_secret_key())):
+            client = request.client.host if request.client else "unknown"
+            ratelimit.hit(
+                runtime.cache, "auth-fail", client, settings.auth_failure_limit, settings.api_rate_window_seconds
+            )
+        raise
+    # Per user and per API key, in the shared cache (Redis when configured: the limit holds across replicas).
+    caller = f"key:{principal.api_key_id}" if principal.via == "api_key" else f"user:{principal.user.id}"
+    ratelimit.hit(runtime.cache, "api", caller, settings.api_rate_limit, settings.api_rate_window_seconds)
     uow.session.info["actor"] = Actor(principal.label, principal.user.id, getattr(request.state, "request_id", None))
     return principal
 

@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from turash.kit.metrics import METER_READINGS
 from turash.kit.units import from_si, prepare_unit_text, ureg
 from turash.models import Meter, MeterReading, QuarantinedRow, ReadingRollup
 from turash.models.base import utcnow
@@ -192,6 +193,9 @@ def store_readings(
                 meter.last_value_si = rows[(meter_id, latest)]
         result.meters = set(touched)
     session.flush()
+    for outcome in ("stored", "duplicates", "quarantined"):
+        if count := getattr(result, outcome):
+            METER_READINGS.labels(outcome).inc(count)
     return result
 
 

@@ -13,6 +13,7 @@ import gc
 import os
 import pickle
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,9 +34,10 @@ from turash.ingestion.formats import read_file
 from turash.ingestion.mapping import apply_mapping
 from turash.ingestion.quality import QualitySummary, record_quality
 from turash.ingestion.reader import DelimitedFile, FileUnreadable
+from turash.kit import tracing
 from turash.kit.bulk import RowEncoder, insert_encoded, insert_rows, row_encoder
 from turash.kit.geo import haversine_km
-from turash.kit.metrics import IMPORTED_ROWS
+from turash.kit.metrics import IMPORT_SECONDS, IMPORTED_ROWS
 from turash.models import ImportRun, Membership, Organization, QuarantinedRow, ResourceFlow, Site
 from turash.models.base import name_key, new_id, new_ids, utcnow
 from turash.sectors.register import SiteToInfer, drop_superseded, infer_sites
@@ -82,6 +84,8 @@ class ImportReport:
     enrichments: list[RowProblem] = field(default_factory=list)  # the first ENRICHMENT_NOTES of its notes
     quality: QualitySummary = field(default_factory=QualitySummary)
     merges_proposed: int = 0
+    started: float = field(default_factory=time.perf_counter, repr=False)  # for the duration metric
+    span: Any = field(default=None, repr=False)  # the run's trace span (kit/tracing.py), None when off
 
     def enrichment(self, line: int, notes: list[str]) -> None:
         for note in notes:
@@ -380,7 +384,8 @@ def _start(session: Session, kind: str, file_name: str, user_id: str | None) -> 
     run = ImportRun(id=new_id(), kind=kind, file_name=file_name, status="running", created_by=user_id)
     session.add(run)
     session.flush()
-    return run, ImportReport(run_id=run.id, file=file_name, kind=kind)
+    span = tracing.begin(f"import.{kind}", run_id=run.id, file=file_name)
+    return run, ImportReport(run_id=run.id, file=file_name, kind=kind, span=span)
 
 
 def _read(
@@ -428,6 +433,7 @@ def _fail(session: Session, run: ImportRun, report: ImportReport, exc: FileUnrea
         )
     )
     IMPORTED_ROWS.labels(run.kind, "unreadable").inc()
+    tracing.end(report.span, error=exc.message)
     return report
 
 
@@ -490,6 +496,14 @@ def _finish(session: Session, run: ImportRun, report: ImportReport) -> ImportRep
     )
     for outcome in ("imported", "skipped", "quarantined"):
         IMPORTED_ROWS.labels(run.kind, outcome).inc(getattr(report, outcome))
+    IMPORT_SECONDS.labels(run.kind).observe(time.perf_counter() - report.started)
+    tracing.end(
+        report.span,
+        rows_total=report.rows_total,
+        imported=report.imported,
+        quarantined=report.quarantined,
+        merges_proposed=report.merges_proposed,
+    )
     return report
 
 
@@ -803,7 +817,7 @@ def _parsed_in_parallel(stage: _FlowStage) -> Iterator[ParsedRecord]:
                 yield _IDLE
             if (data := batches.get()) is None:
                 break
-            for record in pickle.loads(data):  # noqa: S301 - our own child's output, through a private pipe
+            for record in pickle.loads(data):  # noqa: S301 - our own child's output, through a private pipe  # nosec B301
                 delivered += 1
                 yield record
     finally:

@@ -129,7 +129,7 @@ def insert_encoded(session: Session, table: Any, rows: Sequence[Sequence[Any]]) 
     placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
     columns = list(table.columns)
     names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
-    statement = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([placeholder] * len(columns))})"  # noqa: S608 - names come from the table definition
+    statement = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([placeholder] * len(columns))})"  # noqa: S608 - names come from the table definition  # nosec B608
     connection.exec_driver_sql(statement, rows if isinstance(rows, list) else list(rows))
     return len(rows)
 

@@ -12,6 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,16 +78,42 @@ def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: object) -> 
     dbapi_connection.create_function("turash_distance_km", 4, _sqlite_distance_km, deterministic=True)
 
 
+POOL_SIZE, POOL_OVERFLOW = 10, 10  # 20 connections per process; the app lets fewer requests in at once
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    if not url.startswith("sqlite:///:memory:") and url != "sqlite://":
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _configure_sqlite)
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so SAVEPOINTs work in tests.
         event.listen(engine, "connect", _disable_pysqlite_autobegin)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        event.listen(
+            engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE" if _IMMEDIATE.get() else "BEGIN")
+        )
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+_IMMEDIATE: ContextVar[bool] = ContextVar("turash_sqlite_immediate", default=False)
+
+
+def ready_to_write(session: Session) -> None:
+    """Call before a request that has only read starts writing. On SQLite a transaction that read and then writes
+    fails at once with "database is locked" when another connection committed in between (its snapshot is stale;
+    the busy timeout does not help), so the reads are ended here and the writes run in a `BEGIN IMMEDIATE`
+    transaction, which waits (busy_timeout) for the one writer's lock instead. Nothing to do on PostgreSQL."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    session.commit()
+    token = _IMMEDIATE.set(True)
+    try:
+        session.connection()  # begins the next transaction now, as BEGIN IMMEDIATE
+    finally:
+        _IMMEDIATE.reset(token)
 
 
 def _disable_pysqlite_autobegin(dbapi_connection: sqlite3.Connection, _record: object) -> None:

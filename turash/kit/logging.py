@@ -18,8 +18,11 @@ class _StderrLogger:
 
 
 def configure_logging(level: str = "INFO", json_logs: bool = False) -> None:
+    from turash.kit.tracing import add_trace_ids
+
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query
 
 from turash.auth.dependencies import FlowViewer, OrgViewer, PrincipalDep, RuntimeDep, UowDep
+from turash.kit.db import ready_to_write
 from turash.kit.errors import Forbidden
 from turash.matching import repository, service
 from turash.matching.schemas import Match, MatchList, MatchQuery
@@ -55,6 +56,7 @@ def _cached(runtime: Any, uow: Any, scope: str, request: service.MatchRequest, u
     if hit is not None:
         return list(json.loads(hit))
     matches, summary = service.find_matches(uow.session, runtime.extras, request)
+    ready_to_write(uow.session)  # a GET that stores its run: on SQLite, wait for the writer's lock, never fail
     service.record_run(uow.session, request, matches, summary, trigger="api", user_id=user_id, collect=uow.collect)
     runtime.cache.set(key, json.dumps(matches), CACHE_SECONDS)
     return matches

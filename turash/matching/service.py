@@ -21,10 +21,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from turash.catalog import get_catalog
+from turash.kit import tracing
 from turash.kit.bus import DomainEvent
 from turash.kit.db import write_count
 from turash.kit.errors import NotFound, ValidationFailed
 from turash.kit.geo import BBox
+from turash.kit.metrics import MATCH_RUN_SECONDS, MATCHES_FOUND
 from turash.matching import outcomes, output, repository, sectors
 from turash.matching.engine import (
     SCORE_NAMES,
@@ -318,6 +320,8 @@ def find_matches(
     session: Session, holder: dict[str, Any], request: MatchRequest
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Matches for the request, best first, with run statistics."""
+    started = time.perf_counter()
+    span = tracing.begin("match.find", organization_id=request.organization_id, flow_id=request.flow_id)
     st = state(session, holder)
     ranked = run_engine(st, request)
     result, stats = ranked.result, ranked.stats
@@ -351,7 +355,18 @@ def find_matches(
         "catalog_version": st.catalog.version,
         "data_version": st.flows.version,
     }
+    _observe("find", started, matches)
+    tracing.end(span, flows=len(st.flows), matches=len(matches))
     return matches, summary
+
+
+def _observe(kind: str, started: float, matches: list[dict[str, Any]]) -> None:
+    MATCH_RUN_SECONDS.labels(kind).observe(time.perf_counter() - started)
+    facilitated = sum(m.get("route") == "facilitated" for m in matches)
+    if facilitated:
+        MATCHES_FOUND.labels("facilitated").inc(facilitated)
+    if len(matches) - facilitated:
+        MATCHES_FOUND.labels("automated").inc(len(matches) - facilitated)
 
 
 def match_for_pair(
@@ -595,6 +610,8 @@ def query(
     request: MatchRequest,
 ) -> list[dict[str, Any]]:
     """Match an ad-hoc flow against the register without saving it."""
+    started = time.perf_counter()
+    span = tracing.begin("match.query", lat=lat, lon=lon)
     from turash.flows.service import prepare
     from turash.matching.engine import match_one
 
@@ -668,7 +685,10 @@ def query(
     order = np.argsort(-ranked_score(view, result, result.score, sector, request.sector_weight), kind="stable")[
         : request.top_k
     ]
-    return shape(view, result.take(order), np.arange(order.size), params, request.sector_weight, sector[order])
+    matches = shape(view, result.take(order), np.arange(order.size), params, request.sector_weight, sector[order])
+    _observe("query", started, matches)
+    tracing.end(span, matches=len(matches))
+    return matches
 
 
 def warm_up() -> float:

@@ -71,7 +71,7 @@ def _is_number(value: object) -> TypeGuard[int | float]:
 def _yaml(path: Path) -> Any:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with path.open(encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=loader)  # noqa: S506 - a SafeLoader
+        return yaml.load(handle, Loader=loader)  # noqa: S506 - a SafeLoader  # nosec B506
 
 
 def level_of(code: str) -> str:
