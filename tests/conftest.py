@@ -58,11 +58,18 @@ def require_service(name: str, host: str, port: int) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     if REQUIRE_SERVICES and not PG_URL:
         raise pytest.UsageError("TURASH_REQUIRE_SERVICES=1 needs TURASH_TEST_DATABASE_URL (PostgreSQL)")
-    # Log lines go to stderr as in the product (structlog's unconfigured default is stdout): a log line from a
-    # background thread of an earlier test (the matching warm-up) must not land in a CLI test's JSON output.
-    from turash.kit.logging import configure_logging
 
-    configure_logging("DEBUG")  # structlog at DEBUG (tests read the access lines); the standard library's quieter
+
+@pytest.fixture(autouse=True)
+def _logging() -> None:
+    """Every test starts with the same log set-up, whatever an earlier one configured (CLI commands set WARNING):
+    structlog at DEBUG, uncached (tests read the access lines), on stderr as in the product (structlog's
+    unconfigured default is stdout, where a background thread's line would land in a CLI test's JSON output);
+    the standard library at WARNING."""
+    from turash.kit import logging as turash_logging
+
+    turash_logging.CACHE_LOGGERS = False
+    turash_logging.configure_logging("DEBUG")
     logging.getLogger().setLevel(logging.WARNING)
 
 

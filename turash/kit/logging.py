@@ -17,7 +17,11 @@ class _StderrLogger:
     log = debug = info = warning = warn = error = critical = exception = fatal = msg
 
 
+CACHE_LOGGERS = True  # the test suite turns it off: its tests configure logging many times over
+
+
 def configure_logging(level: str = "INFO", json_logs: bool = False) -> None:
+    """Loggers are bound once, on first use (fast; a later call leaves the loggers already used as they were)."""
     from turash.kit.tracing import add_trace_ids
 
     shared: list[structlog.types.Processor] = [
@@ -33,6 +37,6 @@ def configure_logging(level: str = "INFO", json_logs: bool = False) -> None:
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=lambda *_args: _StderrLogger(),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=CACHE_LOGGERS,
     )
     logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
