@@ -85,6 +85,23 @@ def test_oversized_body_is_413(client: TestClient) -> None:
     assert r.status_code == 413
 
 
+def test_an_oversized_chunked_body_is_413_too(client: TestClient, runtime) -> None:  # type: ignore[no-untyped-def]
+    from turash.app import create_app
+
+    runtime.settings = runtime.settings.model_copy(update={"max_upload_mb": 1})
+    app = create_app(runtime=runtime)
+
+    def chunks(n: int):  # type: ignore[no-untyped-def]  # a generator body: sent chunked, no Content-Length
+        for _ in range(n):
+            yield b"x" * 65536
+
+    with TestClient(app) as small:
+        r = small.post("/api/v1/auth/register", content=chunks(20), headers={"Content-Type": "application/json"})
+        assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large", r.text
+        fine = small.post("/api/v1/auth/register", content=chunks(1), headers={"Content-Type": "application/json"})
+        assert fine.status_code == 422  # under the limit: read, and refused as the bad JSON it is
+
+
 def test_security_headers_and_request_id(client: TestClient) -> None:
     r = client.get("/api/v1/health", headers={"X-Request-ID": "abc123"})
     assert r.headers["X-Request-ID"] == "abc123"

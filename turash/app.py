@@ -134,6 +134,57 @@ _UNGATED = ("/api/v1/health", "/metrics", "/assets/")
 _REQUEST_ID = re.compile(r"[^A-Za-z0-9._:-]")  # a caller's X-Request-ID goes into logs: no spaces or newlines
 
 
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: a request body past `max_bytes` is refused with 413, whether its size was declared
+    (`Content-Length`, checked before anything is read) or not (chunked transfer: counted as it arrives)."""
+
+    def __init__(self, app: Any, max_bytes: int, max_mb: int) -> None:
+        self.app, self.max_bytes, self.max_mb = app, max_bytes, max_mb
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        seen = 0
+        exceeded = replaced = started = False
+
+        async def counted_receive() -> Any:
+            nonlocal seen, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    exceeded = True
+                    raise _BodyTooLarge  # the body parser turns it into its own error answer, replaced below
+            return message
+
+        async def refuse() -> None:
+            exc = PayloadTooLarge(f"request body exceeds {self.max_mb} MB")
+            await _error(exc.status_code, exc.code, exc.message)(scope, receive, send)
+
+        async def watched_send(message: Any) -> None:
+            nonlocal replaced, started
+            if exceeded and not started:  # the app's answer to a body cut short: 413 instead
+                if not replaced:
+                    replaced = True
+                    await refuse()
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, watched_send)
+        except _BodyTooLarge:
+            if started or replaced:
+                raise
+            await refuse()
+
+
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     max_body = settings.max_upload_mb * 1024 * 1024
     csp = settings.content_security_policy.strip()
@@ -195,6 +246,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
             headers.setdefault("Strict-Transport-Security", hsts)
         return response
 
+    app.add_middleware(BodyLimit, max_bytes=max_body, max_mb=settings.max_upload_mb)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
