@@ -72,7 +72,7 @@ def test_a_demand_gets_no_waste_code_and_a_doubtful_class_none() -> None:
     ash = {"organization": "X", "lat": 1.0, "lon": 1.0, "direction": "supply", "resource": "fly ash"}
     notes = enrich_record(ash, {})
     assert "ewc_code" not in ash  # fly ash has three entries: named in the note, none chosen
-    assert notes and notes[0].startswith("ewc_code: EWC not set")
+    assert notes and notes[0][0] == "ewc_code" and notes[0][1].startswith("EWC not set")
 
 
 def test_each_record_is_scored_and_the_report_says_what_is_missing(session) -> None:  # type: ignore[no-untyped-def]

@@ -545,14 +545,16 @@ PLACE_COLUMNS = ("city", "address", "location")  # a file with one of these may 
 _NOTE_KINDS = {"NACE": "nace", "coordinates": "coordinates", "country": "country", "EWC": "ewc_code"}
 
 
-def enrich_record(values: dict[str, Any], attributes: Mapping[str, Any], *, flows: bool = True) -> list[str]:
+def enrich_record(
+    values: dict[str, Any], attributes: Mapping[str, Any], *, flows: bool = True
+) -> list[tuple[str, str]]:
     """The import's enrichment stage, in place on one parsed record (`values`: the known columns; `attributes`: the
     others, where an `activity` or `city` column lands): NACE from an activity column (for sites, also from the
     description), coordinates and country from city/address/location when lat/lon are missing, and for supplies the
     EWC code when the resource's class has exactly one List of Waste entry (a demand names no waste code).
     Resource class and category are not set here: `turash.flows.service.prepare` classifies every flow with the
-    same catalogue. Returns the notes, each starting with the field it is about (`nace:`, `coordinates:`,
-    `country:`, `ewc_code:`); a note saying "not set" names candidates it did not dare to choose from."""
+    same catalogue. Returns the notes as (the field they are about: `nace`, `coordinates`, `country`,
+    `ewc_code`; the text); a note saying "not set" names candidates it did not dare to choose from."""
     row: dict[str, Any] = {**values, "attributes": attributes}
     notes: list[str] = []
     _fill_nace(row, notes, _ACTIVITY_KEYS if flows else (*_ACTIVITY_KEYS, "description"))
@@ -564,7 +566,7 @@ def enrich_record(values: dict[str, Any], attributes: Mapping[str, Any], *, flow
         and isinstance(row.get("resource"), str)
     ):
         _fill_ewc(row, notes)
-    tagged = [f"{_NOTE_KINDS.get(note.split(' ', 1)[0], 'other')}: {note}" for note in notes]
+    tagged = [(_NOTE_KINDS.get(note.split(" ", 1)[0], "other"), note) for note in notes]
     for key in ("nace", "lat", "lon", "country", "ewc_code"):
         if row.get(key) is not None and values.get(key) is None:
             values[key] = row[key]

@@ -15,6 +15,7 @@ An organisation's score is the mean of its flows' scores, and its actions are so
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -235,9 +236,10 @@ _RECORD_FIELDS = (
 )
 _RECORD_MEMO: dict[tuple[Any, ...], FlowQuality] = {}
 _RECORD_MEMO_LIMIT = 8192
-_EPOCH_NOW = datetime(
-    2000, 1, 1, tzinfo=UTC
-)  # freshness of a record being imported is 1.0 whatever the date: any fixed time
+# A record being imported is fresh (freshness 1.0) whatever the date: any fixed time serves as its "now".
+_EPOCH_NOW = datetime(2000, 1, 1, tzinfo=UTC)
+# What a record's quality depends on by value; of the other fields only whether they are set matters.
+_KEYED = frozenset({"category", "direction", "precision", "resource_class", "temperature_c", "quantity_kind"})
 
 
 def record_quality(values: dict[str, Any], nace: str | None) -> FlowQuality:
@@ -268,9 +270,6 @@ def record_quality(values: dict[str, Any], nace: str | None) -> FlowQuality:
     return quality
 
 
-# What a record's quality depends on by value; of the other fields only whether they are set matters.
-_KEYED = frozenset({"category", "direction", "precision", "resource_class", "temperature_c", "quantity_kind"})
-
 
 @dataclass
 class QualitySummary:
@@ -283,7 +282,7 @@ class QualitySummary:
     missing: dict[str, int] = field(default_factory=dict)
     below_half: int = 0
 
-    def add(self, score: float, parts: dict[str, float], missing: tuple[str, ...]) -> None:
+    def add(self, score: float, parts: dict[str, float], missing: Sequence[str]) -> None:
         self.records += 1
         self.total += score
         for name, value in parts.items():

@@ -87,9 +87,8 @@ class ImportReport:
     started: float = field(default_factory=time.perf_counter, repr=False)  # for the duration metric
     span: Any = field(default=None, repr=False)  # the run's trace span (kit/tracing.py), None when off
 
-    def enrichment(self, line: int, notes: list[str]) -> None:
-        for note in notes:
-            kind, text = note.split(": ", 1)
+    def enrichment(self, line: int, notes: list[tuple[str, str]]) -> None:
+        for kind, text in notes:
             if " not set" not in text:
                 self.enriched[kind] = self.enriched.get(kind, 0) + 1
             if len(self.enrichments) < ENRICHMENT_NOTES:
@@ -457,7 +456,7 @@ def _missing_columns(header: list[str], required: tuple[str, ...]) -> list[str]:
 
 def _locate(
     values: dict[str, Any], attributes: dict[str, Any], *, flows: bool
-) -> tuple[list[str], list[tuple[str, str]]]:
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The enrichment stage for one record: (notes, problems). A record still without coordinates afterwards is a
     problem: the place it names is not in the offline gazetteer."""
     notes = enrich_record(values, attributes, flows=flows)
@@ -469,9 +468,9 @@ def _locate(
             else ""
         )
         return notes, [("lat" if values.get("lat") is None else "lon", reason)]
-    for note in notes:
-        if note.startswith("coordinates: "):
-            values["located_by"] = note.removeprefix("coordinates: ")
+    for kind, text in notes:
+        if kind == "coordinates":
+            values["located_by"] = text
     return notes, []
 
 
@@ -720,7 +719,7 @@ class _FlowStage:
             org_name = values.get("organization") or ""
             # the declared row, before enrichment and derivations
             print_ = fingerprint(org_name, values.get("site") or org_name, values, attributes) if not errors else ""
-            notes: list[str] = []
+            notes: list[tuple[str, str]] = []
             if not errors:
                 notes, errors = _locate(values, attributes, flows=True)
             if not errors:
