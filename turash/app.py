@@ -334,6 +334,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     from turash.economics.endpoints import router as economics_router
     from turash.facilitation.endpoints import router as facilitation_router
     from turash.flows.endpoints import router as flows_router
+    from turash.graphql.endpoints import router as graphql_router
     from turash.ingestion import jobs as ingestion_jobs
     from turash.ingestion import tasks as ingestion_tasks
     from turash.ingestion.endpoints import router as ingestion_router
@@ -408,6 +409,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         facilitation_router,
         notifications_router,
         ingestion_router,
+        graphql_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

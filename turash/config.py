@@ -88,6 +88,13 @@ class Settings(BaseSettings):
         description="API requests handled at once per process; more wait their turn. Below the 20 database "
         "connections of the pool, so requests waiting for a connection can never hold every worker thread.",
     )
+    graphql_max_depth: int = Field(10, ge=2, le=50, description="Deepest nesting a GraphQL query may have.")
+    graphql_max_cost: int = Field(
+        25000,
+        ge=10,
+        description="Largest estimated cost of a GraphQL query: fields times the page sizes above them, matches "
+        "weighing 10 and business cases 25 (docs/graphql.md).",
+    )
     auto_migrate: bool = Field(True, description="Apply database migrations on start (`serve`, `demo`, `import`...).")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list).")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR.")

@@ -34,7 +34,7 @@ def _overrides(request: Request) -> dict[str, float]:
     return service.parse_overrides([f"{k}={v}" for k, v in request.query_params.items() if k != "format"])
 
 
-def _body_overrides(values: dict[str, Any]) -> dict[str, float]:
+def body_overrides(values: dict[str, Any]) -> dict[str, float]:
     """JSON overrides → {name: value}: numbers as they are, numeric strings as in the query; names are checked by
     the economics module (`UnknownAssumption`), as for the query."""
     out: dict[str, float] = {}
@@ -81,6 +81,6 @@ def match_economics_with_overrides(
     """As `GET`, with the overrides (and the format) in a JSON body: `{"overrides": {"discount_rate": 0.06},
     "format": "pdf"}`. Query parameters still apply; the body wins where both name an assumption."""
     body = body or EconomicsRequest()
-    overrides = {**_overrides(request), **_body_overrides(body.overrides)}
+    overrides = {**_overrides(request), **body_overrides(body.overrides)}
     data = service.business_case(uow.session, runtime.extras, runtime.cache, match_id, overrides)
     return _respond(data, body.format or format or "json", match_id)

@@ -14,6 +14,9 @@ class MatchSide(BaseModel):
     resource: str = Field(description="The resource words as declared; for an inferred flow, its class name.")
     resource_class: str | None
     inferred: bool
+    sector: str | None = Field(
+        None, description="NACE code of an organisation shown anonymously (staged disclosure), in place of its name."
+    )
 
 
 class MatchEconomics(BaseModel):
