@@ -1165,9 +1165,18 @@ def config_table() -> None:
 
 
 def main() -> None:
+    from pydantic import ValidationError
+
+    from turash.config import ConfigurationError, settings_problems
+
     try:
         app()
-    except Exception as exc:  # a bug, not bad input: say so plainly; TURASH_DEBUG=1 shows the traceback
+    except Exception as exc:
+        if isinstance(exc, ConfigurationError) or (isinstance(exc, ValidationError) and exc.title == "Settings"):
+            problem = settings_problems(exc) if isinstance(exc, ValidationError) else str(exc)
+            err.print(f"[bold red]configuration error:[/] {problem}", highlight=False)
+            raise SystemExit(2) from None
+        # Anything else is a bug, not bad input: say so plainly; TURASH_DEBUG=1 shows the traceback.
         if os.environ.get("TURASH_DEBUG"):
             raise
         err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}")

@@ -7,16 +7,71 @@ The README's configuration table is generated from this class (`turash config --
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "TURASH_"
+
+
+class ConfigurationError(ValueError):
+    """A setting that cannot be used: the message names the variable and what is wrong."""
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """A Settings validation error as `TURASH_NAME: what is wrong (got ...)` lines."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        name = f"{ENV_PREFIX}{'_'.join(str(p) for p in error['loc']).upper()}"
+        lines.append(f"{name}: {error['msg']} (got {error['input']!r})")
+    return "; ".join(lines)
+
+
+class FileSettingsSource(PydanticBaseSettingsSource):
+    """`TURASH_<NAME>_FILE=/run/secrets/x` sets `TURASH_<NAME>` to that file's content (trailing newline removed):
+    the Docker/Kubernetes way of passing secrets, e.g. `TURASH_DATABASE_URL_FILE`, `TURASH_SMTP_URL_FILE`. A
+    variable set directly wins; an unreadable file is an error naming the variable and the path."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # everything is read in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        fields = self.settings_cls.model_fields
+        out: dict[str, Any] = {}
+        for name in fields:
+            if f"{name}_file" in fields:  # has a field of its own (secret_key_file), read where it is used
+                continue
+            variable = f"{ENV_PREFIX}{name.upper()}"
+            path = os.environ.get(f"{variable}_FILE")
+            if not path or os.environ.get(variable):
+                continue
+            try:
+                out[name] = Path(path).read_text().rstrip("\r\n")
+            except OSError as exc:
+                raise ConfigurationError(f"{variable}_FILE={path}: cannot read the file ({exc.strerror})") from None
+        return out
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TURASH_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Arguments, then the environment, then `TURASH_*_FILE` files, then `.env`.
+        return init_settings, env_settings, FileSettingsSource(settings_cls), dotenv_settings, file_secret_settings
 
     database_url: str = Field(
         "sqlite:///./turash.db",

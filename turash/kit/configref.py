@@ -108,6 +108,11 @@ def render_reference(settings_cls: type[BaseSettings] = Settings) -> str:
         + (f" or a line in `{env_file}` in the working directory" if env_file else "")
         + ". Unset means the embedded default: SQLite file, in-process cache and event bus.",
         "",
+        "Any setting can instead be read from a file (a Docker or Kubernetes secret): `TURASH_<NAME>_FILE=/path` "
+        "sets `TURASH_<NAME>` to the file's content, e.g. `TURASH_DATABASE_URL_FILE=/run/secrets/database_url`. "
+        "A variable set directly wins over its file; a file that cannot be read stops the start with an error "
+        "naming the variable and the path.",
+        "",
         "| variable | type | default | description |",
         "|---|---|---|---|",
     ]
