@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.orm import Session, sessionmaker
@@ -114,6 +115,17 @@ def ready_to_write(session: Session) -> None:
         session.connection()  # begins the next transaction now, as BEGIN IMMEDIATE
     finally:
         _IMMEDIATE.reset(token)
+
+
+def claim(session: Session, statement: sa.Update) -> bool:
+    """Take one row for this process: run a conditional UPDATE (`... WHERE id = :id AND <still free>`) and commit
+    at once, so other processes see the claim. True when this process won the row. When two processes race for it,
+    exactly one UPDATE matches: PostgreSQL re-checks the WHERE clause once the other's commit is in (READ
+    COMMITTED), SQLite lets one writer in at a time (`ready_to_write`)."""
+    ready_to_write(session)
+    won = session.execute(statement.execution_options(synchronize_session=False)).rowcount == 1  # type: ignore[attr-defined]
+    session.commit()
+    return bool(won)
 
 
 def _disable_pysqlite_autobegin(dbapi_connection: sqlite3.Connection, _record: object) -> None:

@@ -55,6 +55,8 @@ class EmailMessage(IdMixin, Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
+    # Set while one process sends it, so that another replica leaves it alone; a crashed sender's claim lapses.
+    claimed_until: Mapped[datetime | None] = mapped_column()
 
 
 class Webhook(IdMixin, TimestampMixin, Base):

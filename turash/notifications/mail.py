@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from datetime import timedelta
 from email.message import EmailMessage as MimeMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -19,11 +20,13 @@ import structlog
 from sqlalchemy.orm import Session
 
 from turash.config import Settings
+from turash.kit.db import claim, ready_to_write
 from turash.models import EmailMessage, Notification
 from turash.models.base import utcnow
 
 log = structlog.get_logger(__name__)
 MAX_ATTEMPTS = 5
+CLAIM_SECONDS = 300  # far longer than one send (10 s SMTP timeout); a dead sender's claim lapses after it
 
 # Subject and body per notification kind ($title, $body, $link, $name are filled in).
 TEMPLATES: dict[str, tuple[str, str]] = {
@@ -116,29 +119,45 @@ def _send_file(folder: Path, message: EmailMessage, mime: MimeMessage) -> None:
 
 def send_pending(session: Session, settings: Settings, limit: int = 200) -> int:
     """Send pending e-mails (SMTP when configured, else the file sink). Returns how many were sent. Commits what
-    the session holds before sending."""
+    the session holds before sending.
+
+    Each message is claimed (`claimed_until`, committed) just before it is sent, so that several replicas
+    delivering at once never send one message twice; a claim left by a process that died mid-send lapses after
+    `CLAIM_SECONDS` and the message is sent again (at least once, never twice at the same time)."""
     sent = 0
+    now = utcnow()
+    free = sa.or_(EmailMessage.claimed_until.is_(None), EmailMessage.claimed_until < now)
     rows = session.scalars(
-        sa.select(EmailMessage).where(EmailMessage.status == "pending").order_by(EmailMessage.created_at).limit(limit)
+        sa.select(EmailMessage)
+        .where(EmailMessage.status == "pending", free)
+        .order_by(EmailMessage.created_at)
+        .limit(limit)
     ).all()
     if not rows:
         return 0
     session.commit()  # no transaction stays open while a mail server answers; the results are a new, short one
     for message in rows:
+        taken = sa.update(EmailMessage).where(EmailMessage.id == message.id, EmailMessage.status == "pending", free)
+        if not claim(session, taken.values(claimed_until=utcnow() + timedelta(seconds=CLAIM_SECONDS))):
+            continue  # another replica is sending it, or has sent it
         mime = _mime(settings, message)
-        message.attempts += 1
         try:
             if settings.smtp_url:
                 _send_smtp(settings.smtp_url, mime)
             else:
                 _send_file(settings.mail_dir, message, mime)
         except (OSError, smtplib.SMTPException) as exc:
+            ready_to_write(session)
+            message.attempts, message.claimed_until = message.attempts + 1, None
             message.last_error = f"{type(exc).__name__}: {exc}"
             if message.attempts >= MAX_ATTEMPTS:
                 message.status = "failed"
             log.warning("email_failed", id=message.id, attempts=message.attempts, error=message.last_error)
+            session.commit()
             continue
+        ready_to_write(session)
+        message.attempts, message.claimed_until = message.attempts + 1, None
         message.status, message.sent_at = "sent", utcnow()
+        session.commit()  # at once: the claim ends, and a crash now cannot make this message go out again
         sent += 1
-    session.flush()
     return sent

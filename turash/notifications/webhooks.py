@@ -20,6 +20,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.orm import Session
 
+from turash.kit.db import claim, ready_to_write
 from turash.models import Webhook, WebhookDelivery
 from turash.models.base import as_utc, utcnow
 
@@ -27,6 +28,7 @@ log = structlog.get_logger(__name__)
 MAX_ATTEMPTS = 8
 BACKOFF_SECONDS = 30.0
 TIMEOUT_SECONDS = 5.0
+CLAIM_SECONDS = 60.0  # a delivery being attempted is not due for others; far longer than one request
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -69,6 +71,15 @@ def deliver_due(session: Session, now: datetime | None = None, limit: int = 100,
     http = client or httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
     try:
         for d in due:
+            # Claimed (committed) before the request, so two replicas never POST one delivery at once: the claim
+            # moves `next_attempt_at` past the request's timeout; a process that dies mid-request leaves the
+            # delivery due again once it lapses.
+            still_due = sa.or_(WebhookDelivery.next_attempt_at.is_(None), WebhookDelivery.next_attempt_at <= now)
+            taken = sa.update(WebhookDelivery).where(
+                WebhookDelivery.id == d.id, WebhookDelivery.status == "pending", still_due
+            )
+            if not claim(session, taken.values(next_attempt_at=utcnow() + timedelta(seconds=CLAIM_SECONDS))):
+                continue
             hook = hooks.get(d.webhook_id)
             if hook is None or not hook.active:
                 d.status, d.last_error = "failed", "the webhook was removed or deactivated"
@@ -85,14 +96,19 @@ def deliver_due(session: Session, now: datetime | None = None, limit: int = 100,
                 "X-Turash-Timestamp": stamp,
                 "X-Turash-Signature": sign(hook.secret, stamp, body),
             }
-            d.attempts += 1
+            attempts = d.attempts + 1
+            status: int | None = None
             try:
                 r = http.post(hook.url, content=body, headers=headers)
-                d.last_status, ok, d.last_error = r.status_code, 200 <= r.status_code < 300, None
+                status, ok, error = r.status_code, 200 <= r.status_code < 300, None
                 if not ok:
-                    d.last_error = f"HTTP {r.status_code}"
+                    error = f"HTTP {r.status_code}"
             except Exception as exc:  # connection refused, timeout, TLS...: retried
-                ok, d.last_error = False, f"{type(exc).__name__}: {exc}"
+                ok, error = False, f"{type(exc).__name__}: {exc}"
+            ready_to_write(session)  # the outcome is written in a short transaction of its own
+            d.attempts, d.last_error = attempts, error
+            if status is not None:
+                d.last_status = status
             if ok:
                 d.status, d.delivered_at, d.next_attempt_at = "delivered", utcnow(), None
                 delivered += 1
@@ -101,8 +117,8 @@ def deliver_due(session: Session, now: datetime | None = None, limit: int = 100,
                 log.warning("webhook_failed", delivery=d.id, url=hook.url, error=d.last_error)
             else:
                 d.next_attempt_at = now + backoff(d.attempts)
+            session.commit()  # the outcome at once: the claim ends with it
     finally:
         if own:
             http.close()
-    session.flush()
     return delivered
