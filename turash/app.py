@@ -367,7 +367,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         install_queue_depth(rt.engine)  # turash_queue_depth at /metrics
         notification_handlers.install(rt)  # e-mail, WebSocket and webhooks from the domain events
         ingestion_tasks.install(rt)  # re-match a flow its meters moved
-        if owned:  # bulk jobs a crash or restart interrupted
+        if owned and rt.settings.job_queue == "inprocess":  # bulk jobs a crash or restart interrupted
             threading.Thread(target=ingestion_jobs.resume_pending, args=(rt,), name="turash-jobs", daemon=True).start()
         worker = None
         if owned and rt.settings.delivery_mode == "background":

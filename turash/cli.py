@@ -8,6 +8,8 @@ import getpass
 import json
 import os
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -159,6 +161,82 @@ def serve(
         log_level=settings.log_level.lower(),
         access_log=False,
     )
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT: the role finishes the job in hand, then stops."""
+    import signal
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+@app.command()
+def worker(
+    partitions: Annotated[
+        str | None, typer.Option(help="Partitions to take jobs from, e.g. `0-7` or `0,3,5`. Default: all.")
+    ] = None,
+    max_jobs: Annotated[int | None, typer.Option(min=1, help="Stop after this many jobs.")] = None,
+    idle_exit: Annotated[
+        float | None, typer.Option(min=0.1, help="Stop when no job came for this many seconds.")
+    ] = None,
+) -> None:
+    """Take background jobs (re-matching a cell, bulk imports) from the NATS JetStream queue and run them.
+    Needs TURASH_JOB_QUEUE=nats and TURASH_NATS_URL; run as many workers as you like."""
+    from turash.jobs import service as jobs
+    from turash.kit.queue import parse_partitions
+
+    settings = get_settings()
+    try:
+        chosen = parse_partitions(partitions, settings.job_partitions)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    stop = _stop_on_signals()
+    done = [0]
+    last = [time.monotonic()]
+
+    def on_job(job: Any) -> None:
+        done[0] += 1
+        last[0] = time.monotonic()
+        if max_jobs is not None and done[0] >= max_jobs:
+            stop.set()
+
+    def watch_idle() -> None:
+        while idle_exit is not None and not stop.wait(0.2):
+            if time.monotonic() - last[0] > idle_exit:
+                stop.set()
+
+    with _runtime(settings) as runtime:
+        threading.Thread(target=watch_idle, daemon=True).start()
+        handled = jobs.run_worker(runtime, stop, partitions=chosen, on_job=on_job)
+    err.print(f"worker stopped after {handled} jobs")
+
+
+@app.command()
+def scheduler(
+    once: Annotated[bool, typer.Option("--once", help="Queue one round, then exit (for cron).")] = False,
+    top: Annotated[int, typer.Option(min=1, max=100, help="Each flow's K best counterparts.")] = 5,
+    radius_km: Annotated[float, typer.Option(min=0.001, help="Largest distance considered.")] = 50.0,
+) -> None:
+    """Queue the periodic jobs: a re-match of every populated cell each TURASH_REMATCH_INTERVAL_MINUTES, and bulk
+    imports that never reached the queue. With the embedded in-process queue, `--once` runs them here."""
+    from turash.jobs import service as jobs
+    from turash.kit.queue import InProcessQueue
+
+    with _runtime() as runtime:
+        if once:
+            result = jobs.schedule_round(runtime, top=top, radius_km=radius_km)
+            queue = jobs.queue_of(runtime)
+            if isinstance(queue, InProcessQueue):
+                queue.join()
+                result["ran_here"] = result["queued"]
+            _print_json(result)
+            return
+        stop = _stop_on_signals()
+        rounds = jobs.run_scheduler(runtime, stop, top=top, radius_km=radius_km)
+    err.print(f"scheduler stopped after {rounds} rounds")
 
 
 @app.command()

@@ -92,6 +92,21 @@ class Settings(BaseSettings):
         None, description="`nats://host:4222`: domain events on NATS JetStream instead of in-process."
     )
     nats_stream: str = Field("TURASH", description="JetStream stream name for domain events.")
+    job_queue: str = Field(
+        "inprocess",
+        pattern="^(inprocess|nats)$",
+        description="`inprocess`: each `turash serve` runs its own background jobs; `nats`: jobs go to the JetStream "
+        "work queue `<TURASH_NATS_STREAM>_JOBS` and `turash worker` processes run them.",
+    )
+    job_partitions: int = Field(
+        16, ge=1, le=256, description="Partitions of the job queue (geographic cells are hashed onto them)."
+    )
+    job_ack_wait_seconds: float = Field(
+        600.0, ge=5, description="A job not acknowledged this long after delivery (its worker died) is delivered again."
+    )
+    rematch_interval_minutes: int = Field(
+        360, ge=1, description="`turash scheduler` queues a re-match of every populated cell this often."
+    )
     mqtt_url: str | None = Field(None, description="`mqtt://host:1883`: meter readings broker (ingestion).")
     data_dir: Path | None = Field(
         None,

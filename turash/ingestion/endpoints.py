@@ -372,7 +372,13 @@ def _submit(
     )
     if created:
         uow.commit()  # the job must exist before the background task looks for it
-        background.add_task(jobs.run, request.app.state.runtime, job.id)
+        runtime = request.app.state.runtime
+        if runtime.settings.job_queue == "nats":  # a `turash worker` runs it
+            from turash.jobs.service import queue_bulk_import
+
+            queue_bulk_import(runtime, job.id, organization_id)
+        else:
+            background.add_task(jobs.run, runtime, job.id)
     return jobs.view(job, results=False)
 
 

@@ -58,4 +58,7 @@ class Runtime:
             yield uow
 
     def close(self) -> None:
+        queue = self.extras.pop("job_queue", None)  # turash/jobs: made on first use
+        if queue is not None:
+            queue.close()
         self.bus.close()
