@@ -149,3 +149,13 @@ def test_unreachable_database_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) 
 def test_match_schema_file_is_valid_json_schema() -> None:
     schema = json.loads((CONTRACT / "match.schema.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_unreachable_bus_is_a_clear_error_naming_it(monkeypatch: pytest.MonkeyPatch, cli_db: str) -> None:
+    monkeypatch.setenv("TURASH_NATS_URL", "nats://127.0.0.1:1")
+    get_settings.cache_clear()
+    try:
+        code, _, err = run("flows", "list")
+    finally:
+        get_settings.cache_clear()
+    assert code == 2 and "cannot start (cache, event bus or queue)" in err and "database" not in err

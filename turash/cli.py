@@ -88,11 +88,15 @@ def _runtime(settings: Settings | None = None) -> Iterator[Runtime]:
         runtime = Runtime.from_settings(settings)
     except TurashError as exc:
         raise _fail(exc.message) from None
-    except Exception as exc:  # e.g. the database is unreachable: say so, without a traceback
-        raise _fail(
-            f"cannot open the database {_safe_url(settings.database_url)}: {type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''}"
-        ) from None
+    except Exception as exc:  # e.g. the database or the bus is unreachable: say which, without a traceback
+        from sqlalchemy.exc import SQLAlchemyError
+
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        if isinstance(exc, SQLAlchemyError):
+            raise _fail(
+                f"cannot open the database {_safe_url(settings.database_url)}: {type(exc).__name__}: {first_line}"
+            ) from None
+        raise _fail(f"cannot start (cache, event bus or queue): {type(exc).__name__}: {first_line}") from None
     try:
         with acting_as(Actor("cli")):
             yield runtime
@@ -195,7 +199,10 @@ def worker(
         raise _fail(str(exc)) from None
     stop = _stop_on_signals()
     done = [0]
-    last = [time.monotonic()]
+    last: list[float | None] = [time.monotonic()]  # when the last job ended; None while one runs
+
+    def on_start(job: Any) -> None:
+        last[0] = None
 
     def on_job(job: Any) -> None:
         done[0] += 1
@@ -205,12 +212,13 @@ def worker(
 
     def watch_idle() -> None:
         while idle_exit is not None and not stop.wait(0.2):
-            if time.monotonic() - last[0] > idle_exit:
+            ended = last[0]
+            if ended is not None and time.monotonic() - ended > idle_exit:
                 stop.set()
 
     with _runtime(settings) as runtime:
         threading.Thread(target=watch_idle, daemon=True).start()
-        handled = jobs.run_worker(runtime, stop, partitions=chosen, on_job=on_job)
+        handled = jobs.run_worker(runtime, stop, partitions=chosen, on_job=on_job, on_start=on_start)
     err.print(f"worker stopped after {handled} jobs")
 
 

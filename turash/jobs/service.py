@@ -136,8 +136,10 @@ def run_worker(
     *,
     partitions: list[int],
     on_job: Callable[[Job], None] | None = None,
+    on_start: Callable[[Job], None] | None = None,
 ) -> int:
-    """Take jobs of `partitions` until `stop`; returns how many were done."""
+    """Take jobs of `partitions` until `stop`; returns how many were done. `on_start` and `on_job` are called
+    before and after each job, whether it succeeds or fails."""
     queue = queue_of(runtime)
     if not isinstance(queue, NatsQueue):
         raise QueueNotConfigured(
@@ -146,9 +148,13 @@ def run_worker(
         )
 
     def handle(job: Job) -> None:
-        handlers.handle(runtime, job)
-        if on_job is not None:
-            on_job(job)
+        if on_start is not None:
+            on_start(job)
+        try:
+            handlers.handle(runtime, job)
+        finally:  # a failed job ends too (it is retried later, maybe elsewhere)
+            if on_job is not None:
+                on_job(job)
 
     log.info("worker_started", partitions=partitions)
     return queue.work(handle, partitions, stop)
