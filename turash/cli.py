@@ -1259,7 +1259,7 @@ def network_clusters(
         _print_json(data)
         return
     table = Table(title=f"{data['count']} candidate parks (links up to {max_km:g} km)")
-    for column in ("rank", "size", "centroid", "radius km", "links", "exchanges", "matched", "members"):
+    for column in ("rank", "size", "centroid", "radius km", "links", "exchanges", "exchanged", "members"):
         table.add_column(column, overflow="fold")
     for c in data["clusters"]:
         centre = c["centroid"]
@@ -1271,7 +1271,7 @@ def network_clusters(
             f"{c['radius_km']:.1f}",
             str(c["links"]),
             str(c["exchanges"]),
-            _amounts_text(c["matched"]),
+            _amounts_text(c["exchanged"]),
             ", ".join(m["name"] or "" for m in c["members"][:8]) + (" ..." if c["size"] > 8 else ""),
         )
     out.print(table)

@@ -377,8 +377,8 @@ class OrgLinks:
     weight: Floats  # sum of match scores + 1 per exchange
     matches: Ints
     exchanges: Ints
-    amounts: Floats  # shape (pairs, 3): t/yr, GWh/yr, m3/yr over the pair's links
-    co2: Floats  # t/yr avoided, over the links where it is known
+    amounts: Floats  # shape (pairs, 2, 3): [matches, exchanges] × [t/yr, GWh/yr, m3/yr]
+    co2: Floats  # shape (pairs, 2): t/yr avoided by [matches, exchanges], where known
     distance_km: Floats  # the shortest link between the two
 
     def __len__(self) -> int:
@@ -399,13 +399,16 @@ def org_links(net: Network, min_score: float = 0.0, edges: Ints | None = None) -
     m = pairs.size
     kind = net.edge_kind[e]
     is_x = kind == EdgeKind.EXCHANGE
-    amounts = np.zeros((m, 3), dtype=np.float64)
-    ak, av = net.edge_amount_kind[e], net.edge_amount[e]
-    for k in range(3):
-        sel = (ak == k) & ~np.isnan(av)
-        amounts[:, k] = np.bincount(inverse[sel], weights=av[sel], minlength=m)
-    co2 = net.co2[e]
-    known = ~np.isnan(co2)
+    # [match, exchange] × [t/yr, GWh/yr, m3/yr]: an exchange and the match it came from are counted apart
+    amounts = np.zeros((m, 2, 3), dtype=np.float64)
+    co2 = np.zeros((m, 2), dtype=np.float64)
+    ak, av, c = net.edge_amount_kind[e], net.edge_amount[e], net.co2[e]
+    for j, part in enumerate((~is_x, is_x)):
+        for k in range(3):
+            sel = part & (ak == k) & ~np.isnan(av)
+            amounts[:, j, k] = np.bincount(inverse[sel], weights=av[sel], minlength=m)
+        sel = part & ~np.isnan(c)
+        co2[:, j] = np.bincount(inverse[sel], weights=c[sel], minlength=m)
     distance = np.full(m, np.inf)
     np.minimum.at(distance, inverse, np.nan_to_num(net.distance_km[e], nan=np.inf))
     return OrgLinks(
@@ -415,7 +418,7 @@ def org_links(net: Network, min_score: float = 0.0, edges: Ints | None = None) -
         matches=np.bincount(inverse[~is_x], minlength=m).astype(np.int64),
         exchanges=np.bincount(inverse[is_x], minlength=m).astype(np.int64),
         amounts=amounts,
-        co2=np.bincount(inverse[known], weights=co2[known], minlength=m).astype(np.float64),
+        co2=co2,
         distance_km=distance,
     )
 
@@ -483,8 +486,8 @@ class Cluster:
     links: int  # pairs of member organisations linked
     matches: int
     exchanges: int
-    amounts: Floats  # t/yr, GWh/yr, m3/yr over the links inside
-    co2: float
+    amounts: Floats  # [matched, exchanged] × [t/yr, GWh/yr, m3/yr] over the links inside
+    co2: Floats  # [matched, exchanged] t/yr
     weight: float
 
 
@@ -550,7 +553,7 @@ def clusters(
                 matches=int(lk.matches[sel].sum()),
                 exchanges=int(lk.exchanges[sel].sum()),
                 amounts=lk.amounts[sel].sum(axis=0),
-                co2=float(lk.co2[sel].sum()),
+                co2=lk.co2[sel].sum(axis=0),
                 weight=float(weight[i]),
             )
         )

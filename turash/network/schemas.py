@@ -87,8 +87,9 @@ class ClusterItem(BaseModel):
     matches: int
     exchanges: int
     weight: float
-    matched: dict[str, float] = Field(description="Yearly amounts over the links inside: t/yr, GWh/yr, m3/yr.")
-    co2_t_per_year: float
+    matched: dict[str, float] = Field(description="Yearly amounts of the matches inside: t/yr, GWh/yr, m3/yr.")
+    exchanged: dict[str, float] = Field(description="Yearly amounts of the exchanges inside.")
+    co2_t_per_year: dict[str, float] = Field(description="CO2 avoided per year by the matches and the exchanges.")
     members: list[ClusterMember]
 
 

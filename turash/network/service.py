@@ -400,8 +400,12 @@ def clusters(
                 "matches": cluster.matches,
                 "exchanges": cluster.exchanges,
                 "weight": round(cluster.weight, 4),
-                "matched": _amounts(cluster.amounts),
-                "co2_t_per_year": round(cluster.co2, 1),
+                "matched": _amounts(cluster.amounts[0]),
+                "exchanged": _amounts(cluster.amounts[1]),
+                "co2_t_per_year": {
+                    "matched": round(float(cluster.co2[0]), 1),
+                    "exchanged": round(float(cluster.co2[1]), 1),
+                },
                 "members": [
                     {**_org_entry(ln, int(o)), "weighted_degree": round(strength.get(int(o), 0.0), 4)}
                     for o in m.tolist()
