@@ -109,15 +109,27 @@ def build(session: Session, source: str = "register") -> Kalundborg:
         supply = k.supplies.get((supplier, resource))
         if supply is None:
             supply = _flow(
-                session, s_site, s_org, direction="supply", resource=resource, category=category,
-                quantity=quantity, unit=unit,
+                session,
+                s_site,
+                s_org,
+                direction="supply",
+                resource=resource,
+                category=category,
+                quantity=quantity,
+                unit=unit,
             ).id
             k.supplies[(supplier, resource)] = supply
         demand = k.demands.get((receiver, wanted))
         if demand is None:
             demand = _flow(
-                session, d_site, d_org, direction="demand", resource=wanted, category=category,
-                quantity=quantity, unit=unit,
+                session,
+                d_site,
+                d_org,
+                direction="demand",
+                resource=wanted,
+                category=category,
+                quantity=quantity,
+                unit=unit,
             ).id
             k.demands[(receiver, wanted)] = demand
         mid = match_id(supply, demand)

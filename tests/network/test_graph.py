@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,10 +14,10 @@ from turash.network.graph import EdgeKind, NodeKind, Tables
 
 
 def tables(
-    orgs: list[tuple[str, float, float]],
-    flows: list[tuple[str, str, str, float | None, str | None]],
-    matches: list[tuple[str, str, float]] = (),  # type: ignore[assignment]
-    exchanges: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    orgs: Sequence[tuple[str, float, float]],
+    flows: Sequence[tuple[str, str, str, float | None, str | None]],
+    matches: Sequence[tuple[str, str, float]] = (),
+    exchanges: Sequence[tuple[str, str]] = (),
     co2: float | None = None,
 ) -> Tables:
     """orgs: (id, lat, lon), one site each ("s" + id); flows: (id, org, direction, amount, kind)."""
@@ -64,8 +66,14 @@ def tables(
 
 def hub() -> graph.Network:
     """H supplies three receivers (A, B, C); B has a second, weaker supplier S; D stands alone."""
-    orgs = [("H", 55.0, 11.0), ("A", 55.01, 11.0), ("B", 55.02, 11.0), ("C", 55.0, 11.02), ("S", 55.1, 11.1),
-            ("D", 56.0, 12.0)]
+    orgs = [
+        ("H", 55.0, 11.0),
+        ("A", 55.01, 11.0),
+        ("B", 55.02, 11.0),
+        ("C", 55.0, 11.02),
+        ("S", 55.1, 11.1),
+        ("D", 56.0, 12.0),
+    ]
     flows = [
         ("h1", "H", "supply", 1000.0, "mass"),
         ("h2", "H", "supply", 50.0, "energy"),
@@ -127,8 +135,10 @@ def test_a_large_group_is_divided_into_louvain_communities() -> None:
     assert [c.members.size for c in graph.clusters(net, max_km=10, min_size=3, max_members=20)] == [12]
     split = graph.clusters(net, max_km=10, min_size=3, max_members=8)
     assert sorted(c.members.size for c in split) == [6, 6]
-    assert {net.node_id[m] for m in split[0].members.tolist()} in ({f"o{i}" for i in range(6)},
-                                                                    {f"o{i}" for i in range(6, 12)})
+    assert {net.node_id[m] for m in split[0].members.tolist()} in (
+        {f"o{i}" for i in range(6)},
+        {f"o{i}" for i in range(6, 12)},
+    )
 
 
 def test_resilience_of_the_hub() -> None:

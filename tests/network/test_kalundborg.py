@@ -9,10 +9,11 @@ from sqlalchemy.orm import Session
 from tests.network import kalundborg
 from turash.kit.geo import BBox
 from turash.network import service
+from turash.network.graph import EdgeKind, Network
 from turash.network.service import EVERYTHING
 
 
-def _net(session: Session) -> tuple[kalundborg.Kalundborg, object]:
+def _net(session: Session) -> tuple[kalundborg.Kalundborg, Network]:
     k = kalundborg.build(session)
     return k, service.network(session, {})
 
@@ -20,10 +21,10 @@ def _net(session: Session) -> tuple[kalundborg.Kalundborg, object]:
 def test_the_power_station_is_the_top_anchor_by_both_measures(session: Session) -> None:
     k, net = _net(session)
     for by in ("strength", "betweenness"):
-        ranked = service.anchors(net, EVERYTHING, top=5, by=by)["anchors"]  # type: ignore[arg-type]
+        ranked = service.anchors(net, EVERYTHING, top=5, by=by)["anchors"]
         assert ranked[0]["organization"]["id"] == k.orgs["asnaes"], by
         assert ranked[0]["organization"]["name"] == "Asnæs Power Station"
-    top = service.anchors(net, EVERYTHING, top=20)["anchors"]  # type: ignore[arg-type]
+    top = service.anchors(net, EVERYTHING, top=20)["anchors"]
     asnaes = top[0]
     assert asnaes["partners"] == 6 and asnaes["exchanges"] == 7  # 6 partners; the refinery both ways
     assert k.orgs["bakery"] not in {a["organization"]["id"] for a in top}  # no links: no anchor
@@ -31,7 +32,7 @@ def test_the_power_station_is_the_top_anchor_by_both_measures(session: Session) 
 
 def test_the_symbiosis_is_one_candidate_park(session: Session) -> None:
     k, net = _net(session)
-    found = service.clusters(net, EVERYTHING, max_km=25, min_size=3)["clusters"]  # type: ignore[arg-type]
+    found = service.clusters(net, EVERYTHING, max_km=25, min_size=3)["clusters"]
     assert len(found) == 1
     park = found[0]
     members = {m["id"] for m in park["members"]}
@@ -43,12 +44,12 @@ def test_the_symbiosis_is_one_candidate_park(session: Session) -> None:
     assert 55.6 < park["centroid"]["lat"] < 55.7 and 11.0 < park["centroid"]["lon"] < 11.2
     assert park["radius_km"] < 10
     # inside a box around Kalundborg, and not outside it
-    assert service.clusters(net, EVERYTHING, box=BBox(12, 55, 13, 56))["count"] == 0  # type: ignore[arg-type]
+    assert service.clusters(net, EVERYTHING, box=BBox(12, 55, 13, 56))["count"] == 0
 
 
 def test_removing_the_power_station_lists_the_exchanges_that_depend_on_it(session: Session) -> None:
     k, net = _net(session)
-    report = service.resilience(net, EVERYTHING, k.orgs["asnaes"])  # type: ignore[arg-type]
+    report = service.resilience(net, EVERYTHING, k.orgs["asnaes"])
     s = report["summary"]
     assert s["exchanges_lost"] == 7 and s["matches_lost"] == 7
     assert s["exchanged"]["t/yr"] == 200000 and s["exchanged"]["m3/yr"] == 700000
@@ -77,12 +78,14 @@ def test_removing_the_power_station_lists_the_exchanges_that_depend_on_it(sessio
 
 def test_removing_one_flow_or_an_isolated_organisation(session: Session) -> None:
     k, net = _net(session)
-    steam = service.resilience(net, EVERYTHING, k.supplies[("asnaes", "steam")])  # type: ignore[arg-type]
-    assert {d["id"] for d in steam["dependents"]} == {k.demands[("refinery", "process steam")],
-                                                       k.demands[("novo", "process steam")]}
+    steam = service.resilience(net, EVERYTHING, k.supplies[("asnaes", "steam")])
+    assert {d["id"] for d in steam["dependents"]} == {
+        k.demands[("refinery", "process steam")],
+        k.demands[("novo", "process steam")],
+    }
     assert steam["summary"]["exchanges_lost"] == 2 and steam["removed_flows"] == 1
     for target in (k.orgs["bakery"], k.bakery_flow):
-        alone = service.resilience(net, EVERYTHING, target)  # type: ignore[arg-type]
+        alone = service.resilience(net, EVERYTHING, target)
         assert alone["dependents"] == [] and alone["summary"]["exchanges_lost"] == 0
 
 
@@ -90,7 +93,7 @@ def test_the_map_of_kalundborg_excludes_what_is_outside_the_box(session: Session
     k, net = _net(session)
     box = service.parse_bbox(kalundborg.KALUNDBORG_BBOX, required=True)
     assert box is not None
-    data = service.view(net, EVERYTHING, box)  # type: ignore[arg-type]
+    data = service.view(net, EVERYTHING, box)
     ids = {n["id"] for n in data["nodes"]}
     assert k.orgs["asnaes"] in ids and k.sites["gyproc"] in ids and k.demands[("gyproc", "gypsum")] in ids
     for far in ("cement", "avedore", "bakery"):
@@ -101,14 +104,15 @@ def test_the_map_of_kalundborg_excludes_what_is_outside_the_box(session: Session
     asnaes = next(n for n in data["nodes"] if n["id"] == k.orgs["asnaes"])
     assert asnaes["metrics"]["partners"] == 6 and asnaes["lat"] == 55.6606
     # only exchanges: just the flows they join
-    only = service.view(net, EVERYTHING, box, kinds={service.EdgeKind.EXCHANGE})  # type: ignore[arg-type]
+    only = service.view(net, EVERYTHING, box, kinds={EdgeKind.EXCHANGE})
     assert {e["kind"] for e in only["edges"]} == {"exchange"} and len(only["edges"]) == 10
     assert {n["kind"] for n in only["nodes"]} == {"flow"}
     # a category and a score threshold
-    heat = service.view(net, EVERYTHING, box, category="heat", kinds={service.EdgeKind.MATCH})  # type: ignore[arg-type]
+    heat = service.view(net, EVERYTHING, box, category="heat", kinds={EdgeKind.MATCH})
     assert len(heat["edges"]) == 2
-    strict = service.view(net, EVERYTHING, box, min_score=0.85, kinds={service.EdgeKind.MATCH})  # type: ignore[arg-type]
-    assert all(e["weight"] >= 0.85 for e in strict["edges"]) and len(strict["edges"]) == 5  # 0.9 down to 0.86; 0.85 is Aalborg
+    strict = service.view(net, EVERYTHING, box, min_score=0.85, kinds={EdgeKind.MATCH})
+    # scores 0.9 down to 0.86 in the box; the 0.85 one goes to Aalborg
+    assert all(e["weight"] >= 0.85 for e in strict["edges"]) and len(strict["edges"]) == 5
 
 
 def test_the_graph_is_rebuilt_when_the_register_changes(session: Session) -> None:

@@ -120,7 +120,5 @@ def network_resilience(
     alternatives left. Asked of the caller's organisations, public-register ones and partners named in a
     proposal."""
     net = service.network(uow.session, runtime.extras)
-    data = service.resilience(
-        net, _viewer(uow, runtime, principal), node_id, limit=limit, alternatives=alternatives
-    )
+    data = service.resilience(net, _viewer(uow, runtime, principal), node_id, limit=limit, alternatives=alternatives)
     return ResilienceReport.model_validate(data)

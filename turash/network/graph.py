@@ -202,9 +202,7 @@ def build(t: Tables) -> Network:
     ids = [*t.org_id, *t.site_id, *t.flow_id, *t.service_id]
     index = {ident: i for i, ident in enumerate(ids)}
     org_of = {ident: i for i, ident in enumerate(t.org_id)}
-    kind = np.concatenate(
-        [np.full(n, k, dtype=np.int8) for n, k in ((n_org, 0), (n_site, 1), (n_flow, 2), (n_svc, 3))]
-    )
+    kind = np.concatenate([np.full(n, k, dtype=np.int8) for n, k in ((n_org, 0), (n_site, 1), (n_flow, 2), (n_svc, 3))])
     site_org = np.array([org_of.get(o, -1) for o in t.site_org], dtype=np.int64)
     flow_org = np.array([org_of.get(o, -1) for o in t.flow_org], dtype=np.int64)
     svc_org = np.array([org_of.get(o, -1) for o in t.service_org], dtype=np.int64)

@@ -386,9 +386,7 @@ def clusters(
     for cluster in found:
         m = cluster.members
         clat, clon, radius = graph.centroid(ln.lat[m], ln.lon[m])
-        if box is not None and not (
-            box.min_lat <= clat <= box.max_lat and box.min_lon <= clon <= box.max_lon
-        ):
+        if box is not None and not (box.min_lat <= clat <= box.max_lat and box.min_lon <= clon <= box.max_lon):
             continue
         out.append(
             {
