@@ -32,9 +32,9 @@ from sqlalchemy.orm import Session
 from turash.flows import service as flows
 from turash.flows.schemas import FlowCreate
 from turash.kit.geo import haversine_km
-from turash.matching.repository import match_id
-from turash.models import MatchRecord, Organization, Proposal, ResourceFlow, Site
-from turash.models.base import name_key, new_id
+from turash.matching.repository import match_id, store_matches
+from turash.models import Organization, Proposal, ResourceFlow, Site
+from turash.models.base import name_key, new_id, utcnow
 
 # name, NACE, lat, lon (approximate)
 ORGANISATIONS = {
@@ -103,6 +103,7 @@ def build(session: Session, source: str = "register") -> Kalundborg:
         objects[key] = (org, site)
         k.orgs[key], k.sites[key] = org.id, site.id
     score = 0.9
+    match_rows: list[dict[str, Any]] = []
     for supplier, resource, category, quantity, unit, receiver, wanted, exchanged in LINKS:
         s_org, s_site = objects[supplier]
         d_org, d_site = objects[receiver]
@@ -134,20 +135,22 @@ def build(session: Session, source: str = "register") -> Kalundborg:
             k.demands[(receiver, wanted)] = demand
         mid = match_id(supply, demand)
         km = haversine_km(s_site.lat, s_site.lon, d_site.lat, d_site.lon)
-        session.add(
-            MatchRecord(
-                id=mid,
-                supply_flow_id=supply,
-                demand_flow_id=demand,
-                score=score if exchanged else 0.55,
-                scores={},
-                distance_km=km,
-                economics={},
-                explanation="Kalundborg test network",
-                route="automated",
-                details={},
-                inputs_version="test",
-            )
+        match_rows.append(
+            {
+                "id": mid,
+                "run_id": None,
+                "supply_flow_id": supply,
+                "demand_flow_id": demand,
+                "score": score if exchanged else 0.55,
+                "scores": {},
+                "distance_km": km,
+                "economics": {},
+                "explanation": "Kalundborg test network",
+                "route": "automated",
+                "details": {},
+                "inputs_version": "test",
+                "computed_at": utcnow(),
+            }
         )
         k.matches.append(mid)
         score = round(score - 0.01, 2)
@@ -164,6 +167,7 @@ def build(session: Session, source: str = "register") -> Kalundborg:
             )
             session.add(proposal)
             k.exchanges.append(proposal.id)
+    store_matches(session, match_rows)  # as matching stores them (one bulk insert)
     bakery_org, bakery_site = objects["bakery"]
     k.bakery_flow = _flow(
         session, bakery_site, bakery_org, direction="supply", resource="spent bread", category="material"

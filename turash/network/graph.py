@@ -251,44 +251,56 @@ def build(t: Tables) -> Network:
     ]
     svc_nace = [t.org_nace[o] if o >= 0 else None for o in svc_org.tolist()]
 
-    edges = _Edges()
     off_site, off_flow, off_svc = n_org, n_org + n_site, n_org + n_site + n_flow
-    for i, o in enumerate(site_org.tolist()):
-        if o >= 0:
-            edges.add(o, off_site + i, EdgeKind.OWNS)
-    for i, s in enumerate(flow_site.tolist()):
-        if s >= 0:
-            edges.add(off_flow + i, off_site + s, EdgeKind.LOCATED_AT)
-    for i, o in enumerate(svc_org.tolist()):
-        if o >= 0:
-            edges.add(o, off_svc + i, EdgeKind.SERVICE)
-    for mid, s, d, score, km, co2 in zip(
-        t.match_id, t.match_supply, t.match_demand, t.match_score, t.match_distance_km, t.match_co2, strict=True
-    ):
-        a, b = index.get(s), index.get(d)
-        if a is None or b is None or kind[a] != NodeKind.FLOW or kind[b] != NodeKind.FLOW:
-            continue
-        edges.add(a, b, EdgeKind.MATCH, score, km, co2, mid)
-    for pid, s, d, so, do, status, co2 in zip(
-        t.exchange_id,
-        t.exchange_supply,
-        t.exchange_demand,
-        t.exchange_supply_org,
-        t.exchange_demand_org,
-        t.exchange_status,
-        t.exchange_co2,
-        strict=True,
+    own = np.flatnonzero(site_org >= 0)
+    loc = np.flatnonzero(flow_site >= 0)
+    run = np.flatnonzero(svc_org >= 0)
+    flow_row = {ident: i for i, ident in enumerate(t.flow_id)}
+    ms = np.array([flow_row.get(f, -1) for f in t.match_supply], dtype=np.int64)
+    md = np.array([flow_row.get(f, -1) for f in t.match_demand], dtype=np.int64)
+    matched = np.flatnonzero((ms >= 0) & (md >= 0))  # a match whose flow was deleted since is no link
+    xs: list[int] = []
+    xd: list[int] = []
+    xrows: list[int] = []
+    for i, (s, d, so, do) in enumerate(
+        zip(t.exchange_supply, t.exchange_demand, t.exchange_supply_org, t.exchange_demand_org, strict=True)
     ):
         a = index.get(s) if s else None
         b = index.get(d) if d else None
         a = a if a is not None else (org_of.get(so) if so else None)
         b = b if b is not None else (org_of.get(do) if do else None)
-        if a is None or b is None:
-            continue
-        edges.add(a, b, EdgeKind.EXCHANGE, 1.0, np.nan, co2, pid, status)
-    src, dst = edges.array("src", np.int64), edges.array("dst", np.int64)
-    edge_kind = edges.array("kind", np.int8)
-    distance = edges.array("km", np.float64)
+        if a is not None and b is not None:
+            xs.append(a)
+            xd.append(b)
+            xrows.append(i)
+    n_struct = own.size + loc.size + run.size
+    src = np.concatenate([site_org[own], off_flow + loc, svc_org[run], off_flow + ms[matched], np.array(xs, np.int64)])
+    dst = np.concatenate(
+        [off_site + own, off_site + flow_site[loc], off_svc + run, off_flow + md[matched], np.array(xd, np.int64)]
+    )
+    edge_kind = np.concatenate(
+        [
+            np.full(n, int(k), dtype=np.int8)
+            for n, k in (
+                (own.size, EdgeKind.OWNS),
+                (loc.size, EdgeKind.LOCATED_AT),
+                (run.size, EdgeKind.SERVICE),
+                (matched.size, EdgeKind.MATCH),
+                (len(xs), EdgeKind.EXCHANGE),
+            )
+        ]
+    )
+    weight = np.concatenate([np.ones(n_struct), np.asarray(t.match_score, dtype=np.float64)[matched], np.ones(len(xs))])
+    co2 = np.concatenate([np.full(n_struct, np.nan), _opt(t.match_co2)[matched], _opt(t.exchange_co2)[xrows]])
+    distance = np.concatenate(
+        [
+            np.full(n_struct, np.nan),
+            np.asarray(t.match_distance_km, dtype=np.float64)[matched],
+            np.full(len(xs), np.nan),
+        ]
+    )
+    edge_ref = [*([""] * n_struct), *(t.match_id[i] for i in matched.tolist()), *(t.exchange_id[i] for i in xrows)]
+    edge_status: list[str | None] = [*([None] * (n_struct + matched.size)), *(t.exchange_status[i] for i in xrows)]
     missing = np.isnan(distance) & (edge_kind == EdgeKind.EXCHANGE)
     if missing.any():
         distance[missing] = haversine_km(lat[src[missing]], lon[src[missing]], lat[dst[missing]], lon[dst[missing]])
@@ -321,46 +333,15 @@ def build(t: Tables) -> Network:
         src=src,
         dst=dst,
         edge_kind=edge_kind,
-        weight=edges.array("weight", np.float64),
+        weight=weight,
         edge_amount=e_amount,
         edge_amount_kind=e_kind,
-        co2=edges.array("co2", np.float64),
+        co2=co2,
         distance_km=distance,
-        edge_ref=edges.ref,
-        edge_status=edges.status,
+        edge_ref=edge_ref,
+        edge_status=edge_status,
         index=index,
     )
-
-
-class _Edges:
-    def __init__(self) -> None:
-        self.cols: dict[str, list[Any]] = {k: [] for k in ("src", "dst", "kind", "weight", "km", "co2")}
-        self.ref: list[str] = []
-        self.status: list[str | None] = []
-
-    def add(
-        self,
-        a: int,
-        b: int,
-        kind: EdgeKind,
-        weight: float = 1.0,
-        km: float = np.nan,
-        co2: float | None = None,
-        ref: str = "",
-        status: str | None = None,
-    ) -> None:
-        c = self.cols
-        c["src"].append(a)
-        c["dst"].append(b)
-        c["kind"].append(int(kind))
-        c["weight"].append(weight)
-        c["km"].append(np.nan if km is None else km)
-        c["co2"].append(np.nan if co2 is None else co2)
-        self.ref.append(ref)
-        self.status.append(status)
-
-    def array(self, name: str, dtype: Any) -> Any:
-        return np.asarray(self.cols[name], dtype=dtype)
 
 
 # --- organisation-level links ---------------------------------------------------------------------------------
