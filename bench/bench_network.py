@@ -3,8 +3,8 @@
 The synthetic register: organisations grouped around park centres spread over a 20° × 13° box of Europe (a
 Gaussian of ~3 km around each centre, a tenth of them scattered), with one or two sites each, flows (supplies and
 demands, some with yearly amounts), service offerings, stored matches between supplies and demands of the same
-park (a few per demand, random scores) and exchanges (agreed/implemented proposals) on 3 % of the matches.
-Node counts: organisations + sites + flows + services = `--nodes`.
+park (a few per demand, random scores), long-distance matches for 5 % of the demands, and exchanges
+(agreed/implemented proposals) on 3 % of the matches. Node counts: organisations + sites + flows + services = `--nodes`.
 
 Times, each printed:
 - building the graph from the columns in memory (turash.network.graph.build);
@@ -82,6 +82,14 @@ def synthetic(nodes: int, seed: int) -> tuple[Tables, dict[str, Any]]:
             if flow_org[s] != flow_org[d]:
                 m_s.append(s)
                 m_d.append(d)
+    # and long-distance matches (a cement works taking fly ash from 200 km away): a supply of another park for 5 %
+    # of the demands, joining the parks into one connected network (exact betweenness then spans all of it)
+    far = np.flatnonzero(~supply & (flow_park >= 0) & (rng.random(n_flow) < 0.05))
+    for d in far.tolist():
+        s = int(rng.choice(supplies))
+        if flow_park[s] != flow_park[d]:
+            m_s.append(s)
+            m_d.append(d)
     n_match = len(m_s)
     score = rng.uniform(0.2, 1.0, n_match)
     exchanged = np.flatnonzero(rng.random(n_match) < 0.03)
@@ -344,6 +352,8 @@ def main() -> None:
     found = timed("clusters (components + Louvain)", graph.clusters, net)
     sizes = [k.members.size for k in found]
     print(f"  {'candidate parks':<46} {len(found):>10,} (median {int(np.median(sizes)) if sizes else 0} members)")
+    split = timed("clusters, groups over 10 divided by Louvain", graph.clusters, net, max_members=10)
+    print(f"  {'  candidate parks':<46} {len(split):>10,}")
     top = int(c.org[ranked[0]])
     r = timed("resilience of the top anchor", graph.resilience, net, top)
     print(f"  {'  its dependents':<46} {len(r.dependents):>10,}")

@@ -234,3 +234,20 @@ def test_resilience_loses_exactly_the_links_of_the_removed_organisation(case: tu
             assert (dep.status == "no_alternative") == (dep.alternatives.size == 0)
             for e in dep.alternatives.tolist():
                 assert org not in (net.node_org[net.src[e]], net.node_org[net.dst[e]])
+
+
+def test_betweenness_is_regional_and_left_out_for_a_too_large_region() -> None:
+    net = hub()
+    h = net.index["H"]
+    pos = {int(o): i for i, o in enumerate(graph.centrality(net).org.tolist())}
+    # S is 12 km from B: within 50 km it is part of H's region (B bridges S), within 5 km it is not
+    wide, narrow = graph.centrality(net), graph.centrality(net, within_km=5)
+    b = pos[net.index["B"]]
+    assert wide.betweenness[b] > 0 and narrow.betweenness[b] == 0
+    assert narrow.betweenness[pos[h]] == 1.0  # the centre of a star of four: on every other pair's path
+    capped = graph.centrality(net, exact_limit=3)
+    assert np.isnan(capped.betweenness[pos[h]])
+    order = graph.rank(capped, "betweenness").tolist()
+    computed = [i for i in order if not np.isnan(capped.betweenness[i])]
+    assert order[: len(computed)] == computed  # not computed: ranked after every computed value
+    assert capped.strength[pos[h]] == wide.strength[pos[h]]

@@ -23,7 +23,7 @@ class NetworkNode(BaseModel):
     lat: float | None
     lon: float | None
     organization: OrgRef
-    metrics: dict[str, float] = Field(
+    metrics: dict[str, float | None] = Field(
         default_factory=dict,
         description="Organisations: weighted_degree, partners, matches, exchanges, betweenness.",
     )
@@ -63,7 +63,9 @@ class Anchor(BaseModel):
     rank: int
     organization: OrgEntry
     weighted_degree: float
-    betweenness: float
+    betweenness: float | None = Field(
+        description="Within the organisation's region (links up to 50 km); null for a region too large to compute."
+    )
     partners: int
     matches: int
     exchanges: int

@@ -78,7 +78,7 @@ def _metrics_of(net: Network) -> dict[int, dict[str, Any]]:
             "partners": int(p),
             "matches": int(m),
             "exchanges": int(x),
-            "betweenness": round(float(b), 6),
+            "betweenness": _num(float(b), 6),
         }
         for o, s, p, m, x, b in zip(
             c.org.tolist(),
@@ -349,7 +349,7 @@ def anchors(
                 "rank": len(out) + 1,
                 "organization": _org_entry(ln, org),
                 "weighted_degree": round(float(c.strength[i]), 4),
-                "betweenness": round(float(c.betweenness[i]), 6),
+                "betweenness": _num(float(c.betweenness[i]), 6),
                 "partners": int(c.partners[i]),
                 "matches": int(c.matches[i]),
                 "exchanges": int(c.exchanges[i]),
