@@ -51,6 +51,9 @@ def test_stored_matches_are_edges_and_the_other_party_is_undisclosed(alice: Api,
     assert match["id"] is None and match["weight"] == ids["match"]["score"]
     assert match["distance_km"] == round(ids["match"]["distance_km"])  # whole km, as matching shows it
     assert alice.get(f"/api/v1/network?bbox={BOX}").json()["nodes"][-1]["id"] == body["nodes"][-1]["id"]  # stable
+    # a small box around the kiln's true position does not show it: boxes test the rounded position
+    probe = alice.get("/api/v1/network?bbox=11.02,55.01,11.04,55.03").json()
+    assert all(not n["id"].startswith("private-") for n in probe["nodes"])
     # Bob sees his side in full and Alice's as an alias
     bob_view = bob.get(f"/api/v1/network?bbox={BOX}").json()
     bob_ids = {n["id"] for n in bob_view["nodes"]}
