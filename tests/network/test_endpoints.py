@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import Api
 from tests.matching.test_endpoints import _setup
+from tests.network import kalundborg
 
 BOX = "10.9,54.9,11.1,55.1"
 
@@ -117,3 +118,34 @@ def test_malformed_and_too_large_requests_are_clear_4xx(alice: Api, runtime) -> 
     assert error["code"] == "result_too_large" and error["details"]["nodes"] == 4
     assert "smaller bbox" in error["message"]
     assert alice.get("/api/v1/network?bbox=10.9,54.9,11.1,55.005").status_code == 200  # narrower: fits
+
+
+def test_public_register_organisations_are_shown_to_everyone(session, client: TestClient) -> None:  # type: ignore[no-untyped-def]
+    """Kalundborg's companies as public-register data: named to any signed-in user, in full, on the map too."""
+    k = kalundborg.build(session, source="register")
+    eve = Api(client, "eve@example.org")
+    top = eve.get("/api/v1/network/anchors?top=1").json()["anchors"][0]
+    assert top["organization"] == {
+        "id": k.orgs["asnaes"],
+        "name": "Asnæs Power Station",
+        "sector": "35.11",
+        "lat": 55.6606,
+        "lon": 11.0843,
+    }
+    body = eve.get(f"/api/v1/network?bbox={kalundborg.KALUNDBORG_BBOX}&kinds=exchange").json()
+    assert len(body["edges"]) == 10 and all(e["id"] in k.exchanges for e in body["edges"])
+    report = eve.get(f"/api/v1/network/resilience/{k.orgs['asnaes']}").json()
+    assert report["summary"]["exchanges_lost"] == 7
+
+
+def test_private_organisations_are_aliases_to_an_outsider(session, client: TestClient) -> None:  # type: ignore[no-untyped-def]
+    k = kalundborg.build(session, source="user")
+    eve = Api(client, "eve@example.org")
+    top = eve.get("/api/v1/network/anchors?top=3").json()["anchors"]
+    assert [a["organization"]["name"] for a in top] == ["private organisation"] * 3
+    assert top[0]["organization"]["sector"] == "35.11" and top[0]["organization"]["lat"] == 55.7  # 55.6606 rounded
+    body = eve.get(f"/api/v1/network?bbox={kalundborg.KALUNDBORG_BBOX}").json()
+    text = json.dumps(body)
+    assert not any(ident in text for ident in (*k.orgs.values(), *k.sites.values(), *k.exchanges))
+    assert {n["kind"] for n in body["nodes"]} == {"organization"}  # sites and flows fold into their organisation
+    assert eve.get(f"/api/v1/network/resilience/{k.orgs['asnaes']}").status_code == 403

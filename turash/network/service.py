@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from turash.auth.service import Principal
 from turash.kit.errors import Forbidden, NotFound, ValidationFailed
 from turash.kit.geo import BBox
-from turash.models import Membership, Organization
+from turash.models import Membership
 from turash.network import graph, repository
 from turash.network.graph import AMOUNT_UNITS, EDGE_KINDS, NODE_KINDS, EdgeKind, Network, NodeKind
 
@@ -97,13 +97,11 @@ def _metrics_of(net: Network) -> dict[int, dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Viewer:
-    """`shown`: organisation ids seen in full (None: everything, for the CLI and platform administrators)."""
+    """`shown`: organisation ids seen in full besides the public-register ones (None: everything, for the CLI
+    and platform administrators)."""
 
     shown: frozenset[str] | None
     key: bytes = b""
-
-    def sees(self, org_id: str) -> bool:
-        return self.shown is None or org_id in self.shown
 
     def alias(self, org_id: str) -> str:
         """An opaque, stable id for an organisation the viewer does not see (HMAC of its id under the secret)."""
@@ -124,8 +122,8 @@ def viewer_for(session: Session, principal: Principal, secret: str) -> Viewer:
         mine = set(
             session.scalars(sa.select(Membership.organization_id).where(Membership.user_id == principal.user.id))
         )
-    public = set(session.scalars(sa.select(Organization.id).where(Organization.source == "register")))
-    return Viewer(frozenset(visible_organizations(session, mine) | public), secret.encode())
+    # public-register organisations are seen by everyone: the network knows them (Network.public)
+    return Viewer(frozenset(visible_organizations(session, mine)), secret.encode())
 
 
 @dataclass
@@ -170,7 +168,7 @@ def lens(net: Network, viewer: Viewer) -> Lens:
     if viewer.shown is None:
         return Lens(net, viewer, np.zeros(len(net), dtype=bool), net.lat, net.lon)
     orgs = net.node_org
-    org_hidden = np.array([ident not in viewer.shown for ident in net.node_id], dtype=bool)
+    org_hidden = np.array([ident not in viewer.shown for ident in net.node_id], dtype=bool) & ~net.public
     hidden = np.where(orgs >= 0, org_hidden[np.maximum(orgs, 0)], False)
     lat, lon = net.lat.copy(), net.lon.copy()
     owner = np.maximum(orgs[hidden], 0)
