@@ -54,6 +54,7 @@ TAGS = [
     {"name": "proposals", "description": "Deals: proposals, their states and trail, staged disclosure, notifications."},
     {"name": "facilitation", "description": "Facilitators, the marketplace of facilitated matches, claims, outcomes."},
     {"name": "notifications", "description": "Preferences, webhooks and the live WebSocket (/api/v1/ws)."},
+    {"name": "network", "description": "The symbiosis network: graph for the map, anchors, parks, resilience."},
     {"name": "system", "description": "Health and metadata."},
 ]
 
@@ -339,6 +340,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     from turash.ingestion import tasks as ingestion_tasks
     from turash.ingestion.endpoints import router as ingestion_router
     from turash.matching.endpoints import router as matching_router
+    from turash.network.endpoints import router as network_router
     from turash.notifications import handlers as notification_handlers
     from turash.notifications.endpoints import router as notifications_router
     from turash.organizations.endpoints import router as organizations_router
@@ -409,6 +411,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         facilitation_router,
         notifications_router,
         ingestion_router,
+        network_router,
         graphql_router,
     ):
         app.include_router(router, prefix=API_PREFIX)

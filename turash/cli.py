@@ -47,6 +47,9 @@ quarantine_app = typer.Typer(help="Rows that failed validation.", no_args_is_hel
 export_app = typer.Typer(help="Export data.", no_args_is_help=True)
 facilitation_app = typer.Typer(help="The facilitators' marketplace.", no_args_is_help=True)
 notifications_app = typer.Typer(help="E-mail, webhook and digest delivery.", no_args_is_help=True)
+network_app = typer.Typer(
+    help="The symbiosis network: totals, anchor tenants, candidate parks, resilience.", no_args_is_help=True
+)
 for sub, name in (
     (import_app, "import"),
     (db_app, "db"),
@@ -57,6 +60,7 @@ for sub, name in (
     (facilitation_app, "facilitation"),
     (notifications_app, "notifications"),
     (ingest_app, "ingest"),
+    (network_app, "network"),
 ):
     app.add_typer(sub, name=name)
 
@@ -1231,6 +1235,178 @@ def facilitation_stats(output: Annotated[OutputFormat, typer.Option("--format")]
         for r in rows:
             _add_row(table, *(str(r.get(c) if c != title else r[key]) for c in (title, *columns)))
         out.print(table)
+
+
+# -------------------------------------------------------------------------------------------------------- network
+class AnchorMeasure(StrEnum):
+    strength = "strength"
+    betweenness = "betweenness"
+
+
+def _network_box(bbox: str | None) -> Any:
+    from turash.network import service as network_service
+
+    try:
+        return network_service.parse_bbox(bbox, required=False)
+    except TurashError as exc:
+        raise _fail(exc.message) from None
+
+
+def _amounts_text(amounts: dict[str, float]) -> str:
+    return ", ".join(f"{v:,.0f} {unit}" for unit, v in amounts.items() if v) or "-"
+
+
+@network_app.command("stats")
+def network_stats(output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table) -> None:
+    """Nodes and edges by kind, linked organisations, connected groups, totals matched and exchanged."""
+    from turash.network import service as network_service
+
+    with _runtime() as runtime, runtime.uow() as uow:
+        data = network_service.stats(network_service.network(uow.session, runtime.extras))
+    if output == OutputFormat.json:
+        _print_json(data)
+        return
+    table = Table(title="network")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for group in ("nodes", "edges"):
+        for name, count in data[group].items():
+            _add_row(table, f"{group}: {name}", f"{count:,}")
+    for name in ("organizations_linked", "organization_links", "connected_groups", "largest_group"):
+        _add_row(table, name.replace("_", " "), f"{data[name]:,}")
+    out.print(table)
+    for kind, totals in data["totals"].items():
+        co2 = totals.get("co2_t_per_year", 0.0)
+        amounts = {k: v for k, v in totals.items() if k != "co2_t_per_year"}
+        out.print(f"{kind}: {_amounts_text(amounts)}; CO2 avoided {co2:,.0f} t/yr", markup=False, highlight=False)
+
+
+@network_app.command("anchors")
+def network_anchors(
+    top: Annotated[int, typer.Option(min=1)] = 20,
+    by: Annotated[AnchorMeasure, typer.Option(help="Rank by weighted degree or betweenness.")] = AnchorMeasure.strength,
+    bbox: Annotated[str | None, typer.Option(help="min_lon,min_lat,max_lon,max_lat")] = None,
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Anchor tenants: organisations ranked by weighted degree or betweenness over matches and exchanges."""
+    from turash.network import service as network_service
+
+    box = _network_box(bbox)
+    with _runtime() as runtime, runtime.uow() as uow:
+        net = network_service.network(uow.session, runtime.extras)
+        data = network_service.anchors(net, network_service.EVERYTHING, top=top, by=by.value, box=box)
+    if output == OutputFormat.json:
+        _print_json(data)
+        return
+    table = Table(title=f"anchor tenants by {by.value}")
+    for column in ("rank", "organization", "id", "weighted degree", "betweenness", "partners", "exchanges"):
+        table.add_column(column, overflow="fold")
+    for a in data["anchors"]:
+        _add_row(
+            table,
+            str(a["rank"]),
+            a["organization"]["name"] or "",
+            a["organization"]["id"] or "",
+            f"{a['weighted_degree']:.2f}",
+            f"{a['betweenness']:.4f}",
+            str(a["partners"]),
+            str(a["exchanges"]),
+        )
+    out.print(table)
+
+
+@network_app.command("clusters")
+def network_clusters(
+    max_km: Annotated[float, typer.Option("--max-km", min=0.001, help="Longest link inside a park, km.")] = 25.0,
+    min_size: Annotated[int, typer.Option("--min-size", min=2)] = 3,
+    max_members: Annotated[
+        int, typer.Option("--max-members", min=2, help="A larger group is divided into Louvain communities.")
+    ] = 40,
+    bbox: Annotated[str | None, typer.Option(help="min_lon,min_lat,max_lon,max_lat")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Candidate eco-industrial parks: organisations linked by matches and exchanges, close in space."""
+    from turash.network import service as network_service
+
+    box = _network_box(bbox)
+    with _runtime() as runtime, runtime.uow() as uow:
+        net = network_service.network(uow.session, runtime.extras)
+        data = network_service.clusters(
+            net,
+            network_service.EVERYTHING,
+            max_km=max_km,
+            min_size=min_size,
+            max_members=max_members,
+            box=box,
+            limit=limit,
+        )
+    if output == OutputFormat.json:
+        _print_json(data)
+        return
+    table = Table(title=f"{data['count']} candidate parks (links up to {max_km:g} km)")
+    for column in ("rank", "size", "centroid", "radius km", "links", "exchanges", "exchanged", "members"):
+        table.add_column(column, overflow="fold")
+    for c in data["clusters"]:
+        centre = c["centroid"]
+        _add_row(
+            table,
+            str(c["rank"]),
+            str(c["size"]),
+            f"{centre['lat']:.4f}, {centre['lon']:.4f}",
+            f"{c['radius_km']:.1f}",
+            str(c["links"]),
+            str(c["exchanges"]),
+            _amounts_text(c["exchanged"]),
+            ", ".join(m["name"] or "" for m in c["members"][:8]) + (" ..." if c["size"] > 8 else ""),
+        )
+    out.print(table)
+
+
+@network_app.command("resilience")
+def network_resilience(
+    target: Annotated[str, typer.Argument(help="An organisation id or name, or a flow id.")],
+    limit: Annotated[int, typer.Option(min=1, help="Dependents listed.")] = 100,
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """What breaks if an organisation or a flow stops: demands losing their only or best supply, suppliers losing
+    an outlet, the exchanges, quantities and CO2 affected, and the alternatives left."""
+    from turash.network import service as network_service
+
+    with _runtime() as runtime, runtime.uow() as uow:
+        net = network_service.network(uow.session, runtime.extras)
+        ident = target
+        if target not in net.index:
+            org = find_organization(uow.session, target)
+            if org is None:
+                raise _fail(f"no organisation or flow {target!r} (give an id or an organisation's name)", 1)
+            ident = org.id
+        data = network_service.resilience(net, network_service.EVERYTHING, ident, limit=limit)
+    if output == OutputFormat.json:
+        _print_json(data)
+        return
+    s = data["summary"]
+    out.print(
+        f"[bold]{escape(data['target']['label'])}[/] stops: {s['exchanges_lost']} exchanges and "
+        f"{s['matches_lost']} matches lost; {s['dependents']} counterparts in {s['organizations_affected']} "
+        f"organisations ({s['no_alternative']} with no alternative, {s['best_lost']} losing their best); "
+        f"exchanged {escape(_amounts_text(s['exchanged']))}; CO2 {s['co2_t_per_year_exchanges']:,.0f} t/yr"
+    )
+    table = Table()
+    for column in ("status", "loses", "organization", "flow", "lost", "best alternative"):
+        table.add_column(column, overflow="fold")
+    for d in data["dependents"]:
+        alt = d["alternatives"][0] if d["alternatives"] else None
+        _add_row(
+            table,
+            d["status"],
+            d["loses"],
+            d["organization"]["name"] or "",
+            d.get("resource") or "",
+            ", ".join(f"{link['kind']} {link['score']:.2f}" for link in d["lost"]),
+            "" if alt is None else f"{alt['with']['organization']['name']} ({alt['kind']} {alt['score']:.2f})",
+        )
+    out.print(table)
 
 
 def find_organization(session: Any, name: str) -> Any:

@@ -170,6 +170,10 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR.")
     log_json: bool = Field(False, description="Structured JSON logs (for production log shipping).")
     max_upload_mb: int = Field(50, ge=1, description="Largest accepted upload or request body.")
+    network_max_nodes: int = Field(
+        5000, ge=1, description="Most nodes `GET /api/v1/network` returns; a larger box is refused with what to narrow."
+    )
+    network_max_edges: int = Field(20000, ge=1, description="Most edges `GET /api/v1/network` returns.")
     smtp_url: str | None = Field(
         None,
         description="`smtp://user:password@host:587` (STARTTLS) or `smtps://...:465`: send e-mail. Unset: e-mails "
