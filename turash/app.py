@@ -54,6 +54,8 @@ TAGS = [
     {"name": "proposals", "description": "Deals: proposals, their states and trail, staged disclosure, notifications."},
     {"name": "facilitation", "description": "Facilitators, the marketplace of facilitated matches, claims, outcomes."},
     {"name": "notifications", "description": "Preferences, webhooks and the live WebSocket (/api/v1/ws)."},
+    {"name": "analytics", "description": "KPIs of regions, organisations and facilitators; time series; reports."},
+    {"name": "export", "description": "Bulk export of what the caller may read, streamed as NDJSON or CSV."},
     {"name": "system", "description": "Health and metadata."},
 ]
 
@@ -330,8 +332,10 @@ def install_docs(app: FastAPI) -> None:
 
 
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> FastAPI:
+    from turash.analytics.endpoints import router as analytics_router
     from turash.auth.endpoints import router as auth_router
     from turash.economics.endpoints import router as economics_router
+    from turash.export.endpoints import router as export_router
     from turash.facilitation.endpoints import router as facilitation_router
     from turash.flows.endpoints import router as flows_router
     from turash.ingestion import jobs as ingestion_jobs
@@ -408,6 +412,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         facilitation_router,
         notifications_router,
         ingestion_router,
+        analytics_router,
+        export_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

@@ -26,6 +26,7 @@ from turash.config import Settings, get_settings
 from turash.kit.errors import TurashError
 from turash.kit.logging import configure_logging
 from turash.kit.runtime import Runtime
+from turash.kit.tabular import csv_safe
 
 app = typer.Typer(
     name="turash",
@@ -823,14 +824,6 @@ def ingest_scada(
 
 
 # --------------------------------------------------------------------------------------------------------- export
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_safe(value: Any) -> Any:
-    """Neutralise spreadsheet formulas in text cells (OWASP CSV injection): prefix a quote."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 @export_app.command("flows")
@@ -878,7 +871,7 @@ def export_flows(
         writer.writerow(columns + extra)
         for r in records:
             row = [r.get(c) for c in columns] + [r["attributes"].get(k) for k in extra]
-            writer.writerow([_csv_safe("" if v is None else v) for v in row])
+            writer.writerow([csv_safe("" if v is None else v) for v in row])
     finally:
         if file:
             handle.close()
