@@ -213,7 +213,10 @@ def _csv_cell(value: Any) -> Any:
 
 def encode(export: Export, fmt: str, records: list[dict[str, Any]], header: bool) -> bytes:
     if fmt == "ndjson":
-        return b"".join(orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records)
+        out = bytearray()
+        for r in records:  # appended one by one: orjson's output buffers are freed as we go
+            out += orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE)
+        return bytes(out)
     buf = io.StringIO()
     writer = csv.writer(buf)
     if header:
