@@ -38,18 +38,32 @@ def build(alice: Api, bob: Api, carol: Api, dave: Api, eve: Api) -> dict[str, An
         unit["id"], resource="surplus heat 90 °C", category="heat", quantity=50, unit="GWh/yr", temperature_c=90
     )
     heat12 = alice.flow(
-        unit["id"], resource="flue gas condensation heat", category="heat", quantity=12, unit="GWh/yr",
+        unit["id"],
+        resource="flue gas condensation heat",
+        category="heat",
+        quantity=12,
+        unit="GWh/yr",
         temperature_c=80,
     )
     town = bob.organization("Town Heating", nace="35.30", country="DK")
     net = bob.site(town["id"], "Network", lat=55.04, lon=11.0, country="DK")
     need40 = bob.flow(
-        net["id"], direction="demand", resource="heat for district heating network", category="heat", quantity=40,
-        unit="GWh/yr", temperature_c=75,
+        net["id"],
+        direction="demand",
+        resource="heat for district heating network",
+        category="heat",
+        quantity=40,
+        unit="GWh/yr",
+        temperature_c=75,
     )
     glass = bob.site(town["id"], "Greenhouses", lat=55.02, lon=11.02, country="DK")
     need30 = bob.flow(
-        glass["id"], direction="demand", resource="greenhouse heating", category="heat", quantity=30, unit="GWh/yr",
+        glass["id"],
+        direction="demand",
+        resource="greenhouse heating",
+        category="heat",
+        quantity=30,
+        unit="GWh/yr",
         temperature_c=60,
     )
     cement = carol.organization("Carol Cement", nace="23.51", country="DK")
@@ -68,8 +82,7 @@ def build(alice: Api, bob: Api, carol: Api, dave: Api, eve: Api) -> dict[str, An
     m1 = _match(alice, heat50["id"], need40["id"], served)
     m2 = _match(alice, heat12["id"], need30["id"], served)
     m3 = _match(dave, ash["id"], need_ash["id"], served)
-    m4 = [m for m in alice.get(f"/api/v1/flows/{heat50['id']}/matches?radius_km=50&top=10").json()["matches"]
-          if m["demand"]["flow_id"] == need30["id"]][0]
+    m4 = _match(alice, heat50["id"], need30["id"], served)
     eve.get(f"/api/v1/flows/{whey['id']}/matches")  # whatever Sweden has: not Denmark's
 
     ids = {}
@@ -78,15 +91,34 @@ def build(alice: Api, bob: Api, carol: Api, dave: Api, eve: Api) -> dict[str, An
         assert r.status_code == 201, r.text
         ids[key] = r.json()["id"]
     heat = {"proposer": alice, "receiver": bob}
-    _walk(heat, ids["p1"], [("proposer", "sent"), ("receiver", "accepted"), ("proposer", "in_negotiation"),
-                            ("receiver", "agreed")])
-    _walk(heat, ids["p2"], [("proposer", "sent"), ("receiver", "accepted"), ("proposer", "in_negotiation"),
-                            ("receiver", "agreed"), ("proposer", "implemented")])
+    _walk(
+        heat,
+        ids["p1"],
+        [("proposer", "sent"), ("receiver", "accepted"), ("proposer", "in_negotiation"), ("receiver", "agreed")],
+    )
+    _walk(
+        heat,
+        ids["p2"],
+        [
+            ("proposer", "sent"),
+            ("receiver", "accepted"),
+            ("proposer", "in_negotiation"),
+            ("receiver", "agreed"),
+            ("proposer", "implemented"),
+        ],
+    )
     _walk({"proposer": dave, "receiver": carol}, ids["p3"], [("proposer", "sent"), ("receiver", "rejected")])
     return {
         "orgs": {"plant": plant, "town": town, "cement": cement, "power": power, "dairy": dairy},
-        "flows": {"heat50": heat50, "heat12": heat12, "need40": need40, "need30": need30, "ash": ash,
-                  "need_ash": need_ash, "whey": whey},
+        "flows": {
+            "heat50": heat50,
+            "heat12": heat12,
+            "need40": need40,
+            "need30": need30,
+            "ash": ash,
+            "need_ash": need_ash,
+            "whey": whey,
+        },
         "matches": {"m1": m1, "m2": m2, "m3": m3, "m4": m4},
         "served": served,
         "proposals": ids,

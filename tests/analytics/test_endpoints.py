@@ -171,8 +171,13 @@ def test_timeseries_buckets(net: dict[str, Any], alice: Api, runtime: Any) -> No
     assert this["months"][0]["flows_listed"] == 6 and this["months"][0]["matches_found"] == len(net["served"])
     r = alice.get("/api/v1/analytics/timeseries?country=DK&from=2026-06-01&to=2026-01-01")
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "from"
-    csv_rows = list(csv.DictReader(io.StringIO(alice.get(
-        "/api/v1/analytics/timeseries?country=DK&from=2026-02-01&to=2026-06-30&format=csv").text)))
+    csv_rows = list(
+        csv.DictReader(
+            io.StringIO(
+                alice.get("/api/v1/analytics/timeseries?country=DK&from=2026-02-01&to=2026-06-30&format=csv").text
+            )
+        )
+    )
     assert [int(x["proposals_created"]) for x in csv_rows] == [0, 2, 1, 0, 0]
     assert float(csv_rows[3]["energy_gwh_per_year"]) == pytest.approx(40.0)
     default = alice.get("/api/v1/analytics/timeseries?country=DK").json()
@@ -225,6 +230,10 @@ def test_bad_input_is_a_clear_4xx(alice: Api) -> None:
 
 
 def test_routes_need_credentials(client: Any) -> None:
-    for url in ("/api/v1/analytics/region?country=DK", "/api/v1/analytics/timeseries?country=DK",
-                "/api/v1/analytics/organizations/x", "/api/v1/analytics/facilitators/x"):
+    for url in (
+        "/api/v1/analytics/region?country=DK",
+        "/api/v1/analytics/timeseries?country=DK",
+        "/api/v1/analytics/organizations/x",
+        "/api/v1/analytics/facilitators/x",
+    ):
         assert client.get(url).status_code == 401
