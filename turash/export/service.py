@@ -93,11 +93,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _rows_as_dicts(columns: tuple[str, ...]) -> Callable[[Session, list[Any]], list[dict[str, Any]]]:
-    def shape(_session: Session, rows: list[Any]) -> list[dict[str, Any]]:
-        return [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
-
-    return shape
+def _rows_as_dicts(_session: Session, rows: list[Any]) -> list[dict[str, Any]]:
+    # datetimes stay objects: orjson writes them (naive ones from SQLite as UTC), the CSV cell writer too
+    return [row._asdict() for row in rows]
 
 
 def _match_shape(shown: set[str] | None) -> Callable[[Session, list[Any]], list[dict[str, Any]]]:
@@ -193,7 +191,7 @@ def prepare(session: Session, principal: Principal, entity: str, since: datetime
         since = since.replace(tzinfo=UTC)
     if entity in repository.OWNED:
         columns = tuple(repository.table_columns(entity))
-        return Export(entity, columns, repository.owned(entity, principal, since), _rows_as_dicts(columns))
+        return Export(entity, columns, repository.owned(entity, principal, since), _rows_as_dicts)
     if entity == "matches":
         own = repository.mine(session, principal)
         shown = None if own is None else visible_organizations(session, own)
@@ -208,14 +206,19 @@ def _csv_cell(value: Any) -> Any:
         return ""
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode()
+    if isinstance(value, date):
+        return _plain(value)
     return csv_safe(value)
+
+
+_NDJSON = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NAIVE_UTC
 
 
 def encode(export: Export, fmt: str, records: list[dict[str, Any]], header: bool) -> bytes:
     if fmt == "ndjson":
         out = bytearray()
         for r in records:  # appended one by one: orjson's output buffers are freed as we go
-            out += orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE)
+            out += orjson.dumps(r, option=_NDJSON)
         return bytes(out)
     buf = io.StringIO()
     writer = csv.writer(buf)
