@@ -4,8 +4,9 @@ Builds a fresh database (SQLite in a temporary folder, or `--database-url` for a
 `--flows` synthetic flows (default 100,000) at 1,000 synthetic sites of 100 synthetic organisations spread over
 Denmark, `--flows // 5` stored matches and `--flows // 50` proposals in every state with synthetic economics, then
 prints, as JSON:
-- export: rows/s and the Python heap's peak (tracemalloc, in a second pass) of `GET /api/v1/export/flows` as the
-  route streams it (turash.export.service.stream), NDJSON and CSV, for a member of every organisation;
+- export: rows/s of `GET /api/v1/export/flows` as the route streams it (turash.export.service.stream), NDJSON and
+  CSV, for a member of every organisation, each in a fresh process, with that process's resident memory before the
+  export and at its peak (growth = what streaming 100k rows costs);
 - kpi: seconds of the region KPIs of Denmark (turash.analytics.service.kpis) and of a 12-month time series.
 
     python bench/bench_export.py [--flows 100000] [--database-url postgresql+psycopg://...]
@@ -16,11 +17,13 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import multiprocessing
+import os
 import random
+import resource
 import sys
 import tempfile
 import time
-import tracemalloc
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -64,7 +67,7 @@ def populate(engine: sa.Engine, flows: int) -> Principal:
     rng = random.Random(SEED)
     now = datetime.now(UTC)
     with session_factory(engine)() as s:
-        user = User(id=new_ids(1)[0], email="bench@example.org", name="Bench (synthetic)", password_hash="x")
+        user = User(id=new_ids(1)[0], email="bench@example.org", name="Bench (synthetic)", password_hash="x")  # noqa: S106
         s.add(user)
         org_ids, site_ids = new_ids(100), new_ids(1000)
         s.execute(
@@ -194,34 +197,68 @@ def populate(engine: sa.Engine, flows: int) -> Principal:
     return Principal(user=user, via="jwt")
 
 
-def _drain(engine: sa.Engine, prepared: Any, fmt: str) -> tuple[int, int]:
+def _rss_mb() -> float:
+    """Resident set size now (Linux /proc), MB."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def _export_in_child(url: str, user_id: str, fmt: str, results: Any) -> None:
+    """One export, in a fresh process: its time, and how far its memory rose above what it held before."""
+    engine = make_engine(url)
+    with session_factory(engine)() as s:
+        user = s.get(User, user_id)
+        assert user is not None
+        prepared = export.prepare(s, Principal(user=user, via="jwt"), "flows", None)
+    gc.collect()
+    before = _rss_mb()
+    started = time.perf_counter()
     chunks = size = 0
+    first = last_max = 0.0
     for chunk in export.stream(lambda: unit_of_work(engine), prepared, fmt):
         chunks += 1
         size += len(chunk)
-    return chunks, size
+        if chunks == 2:  # the header (CSV) or first batch is out: the database has its cursor open
+            first = _rss_mb()
+        elif chunks % 10 == 0:
+            last_max = max(last_max, _rss_mb())
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # kB on Linux
+    engine.dispose()
+    results.put(
+        {
+            "seconds": seconds,
+            "chunks": chunks,
+            "bytes": size,
+            "rss_before_mb": before,
+            "rss_peak_mb": peak,
+            "rss_at_start_mb": first,
+            "rss_later_max_mb": last_max,
+        }
+    )
 
 
-def measure_export(engine: sa.Engine, principal: Principal, flows: int) -> dict[str, Any]:
-    with session_factory(engine)() as s:
-        prepared = export.prepare(s, principal, "flows", None)
+def measure_export(url: str, principal: Principal, flows: int) -> dict[str, Any]:
+    ctx = multiprocessing.get_context("spawn")
     out = {}
     for fmt in ("ndjson", "csv"):
-        started = time.perf_counter()
-        chunks, size = _drain(engine, prepared, fmt)
-        seconds = time.perf_counter() - started
-        gc.collect()
-        tracemalloc.start()
-        _drain(engine, prepared, fmt)
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
+        results = ctx.Queue()
+        child = ctx.Process(target=_export_in_child, args=(url, principal.user.id, fmt, results))
+        child.start()
+        r = results.get(timeout=300)
+        child.join()
         out[fmt] = {
             "rows": flows,
-            "seconds": round(seconds, 2),
-            "rows_per_s": round(flows / seconds),
-            "mb": round(size / 1e6, 1),
-            "chunks": chunks,
-            "peak_heap_mb": round(peak / 1e6, 1),
+            "seconds": round(r["seconds"], 2),
+            "rows_per_s": round(flows / r["seconds"]),
+            "mb_written": round(r["bytes"] / 1e6, 1),
+            "chunks": r["chunks"],
+            "rss_before_mb": round(r["rss_before_mb"], 1),
+            "rss_peak_mb": round(r["rss_peak_mb"], 1),
+            "rss_growth_mb": round(r["rss_peak_mb"] - r["rss_before_mb"], 1),
+            # flat after the first batch: memory does not grow with the rows sent
+            "rss_after_first_batch_mb": round(r["rss_at_start_mb"], 1),
+            "rss_max_later_mb": round(r["rss_later_max_mb"], 1),
         }
     return out
 
@@ -263,7 +300,7 @@ def main() -> None:
             "backend": engine.dialect.name,
             "flows": args.flows,
             "setup_s": round(setup, 1),
-            "export": measure_export(engine, principal, args.flows),
+            "export": measure_export(url, principal, args.flows),
             "kpi": measure_kpis(engine),
         }
         engine.dispose()

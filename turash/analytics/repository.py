@@ -32,13 +32,19 @@ class Scope:
     organization_id: str | None = None
 
 
-def _sites_in_region(scope: Scope) -> sa.Select[Any]:
-    query = sa.select(Site.id)
+def _in_region(scope: Scope) -> list[sa.ColumnElement[bool]]:
+    conditions = []
     if scope.country:
-        query = query.where(Site.country == scope.country)
+        conditions.append(Site.country == scope.country)
     if scope.bbox:
-        query = query.where(spatial.in_bbox(Site.__table__, scope.bbox))  # type: ignore[arg-type]
-    return query
+        conditions.append(spatial.in_bbox(Site.__table__, scope.bbox))  # type: ignore[arg-type]
+    return conditions
+
+
+def _flow_in_region(scope: Scope, flow_id: Any) -> sa.Exists:
+    """The flow `flow_id` is at a site of the region: a correlated EXISTS, i.e. two primary-key lookups per row
+    (faster than IN over every flow of a large region, on SQLite and PostgreSQL alike)."""
+    return sa.exists().where(ResourceFlow.id == flow_id, Site.id == ResourceFlow.site_id, *_in_region(scope))
 
 
 def _facilitated_flow_ids(org_id: str) -> sa.Select[tuple[str | None]]:
@@ -51,21 +57,17 @@ def _facilitated_flow_ids(org_id: str) -> sa.Select[tuple[str | None]]:
 
 def flow_condition(scope: Scope) -> sa.ColumnElement[bool]:
     if scope.kind == "region":
-        return ResourceFlow.site_id.in_(_sites_in_region(scope))
+        return sa.exists().where(Site.id == ResourceFlow.site_id, *_in_region(scope))
     assert scope.organization_id is not None
     if scope.kind == "organization":
         return ResourceFlow.organization_id == scope.organization_id
     return ResourceFlow.id.in_(_facilitated_flow_ids(scope.organization_id))
 
 
-def _region_flow_ids(scope: Scope) -> sa.Select[Any]:
-    return sa.select(ResourceFlow.id).where(ResourceFlow.site_id.in_(_sites_in_region(scope)))
-
-
 def match_condition(scope: Scope) -> sa.ColumnElement[bool]:
     """A region's matches are those whose supply lies in it (as turash.potential counts them)."""
     if scope.kind == "region":
-        return MatchRecord.supply_flow_id.in_(_region_flow_ids(scope))
+        return _flow_in_region(scope, MatchRecord.supply_flow_id)
     assert scope.organization_id is not None
     if scope.kind == "organization":
         own = sa.select(ResourceFlow.id).where(ResourceFlow.organization_id == scope.organization_id)
@@ -78,7 +80,7 @@ def proposal_condition(scope: Scope) -> sa.ColumnElement[bool]:
     """A region's proposals are those whose supply flow lies in it; an organisation's, those it proposed or
     received; a facilitator's, those it is assigned to."""
     if scope.kind == "region":
-        return Proposal.supply_flow_id.in_(_region_flow_ids(scope))
+        return _flow_in_region(scope, Proposal.supply_flow_id)
     assert scope.organization_id is not None
     if scope.kind == "organization":
         return sa.or_(
