@@ -55,6 +55,8 @@ TAGS = [
     {"name": "facilitation", "description": "Facilitators, the marketplace of facilitated matches, claims, outcomes."},
     {"name": "notifications", "description": "Preferences, webhooks and the live WebSocket (/api/v1/ws)."},
     {"name": "network", "description": "The symbiosis network: graph for the map, anchors, parks, resilience."},
+    {"name": "analytics", "description": "KPIs of regions, organisations and facilitators; time series; reports."},
+    {"name": "export", "description": "Bulk export of what the caller may read, streamed as NDJSON or CSV."},
     {"name": "system", "description": "Health and metadata."},
 ]
 
@@ -331,8 +333,10 @@ def install_docs(app: FastAPI) -> None:
 
 
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> FastAPI:
+    from turash.analytics.endpoints import router as analytics_router
     from turash.auth.endpoints import router as auth_router
     from turash.economics.endpoints import router as economics_router
+    from turash.export.endpoints import router as export_router
     from turash.facilitation.endpoints import router as facilitation_router
     from turash.flows.endpoints import router as flows_router
     from turash.graphql.endpoints import router as graphql_router
@@ -413,6 +417,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         ingestion_router,
         network_router,
         graphql_router,
+        analytics_router,
+        export_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,6 +28,7 @@ from turash.config import Settings, get_settings
 from turash.kit.errors import TurashError
 from turash.kit.logging import configure_logging
 from turash.kit.runtime import Runtime
+from turash.kit.tabular import csv_safe
 
 app = typer.Typer(
     name="turash",
@@ -50,6 +51,7 @@ notifications_app = typer.Typer(help="E-mail, webhook and digest delivery.", no_
 network_app = typer.Typer(
     help="The symbiosis network: totals, anchor tenants, candidate parks, resilience.", no_args_is_help=True
 )
+report_app = typer.Typer(help="KPIs and reports of a region or an organisation.", no_args_is_help=True)
 for sub, name in (
     (import_app, "import"),
     (db_app, "db"),
@@ -61,6 +63,7 @@ for sub, name in (
     (notifications_app, "notifications"),
     (ingest_app, "ingest"),
     (network_app, "network"),
+    (report_app, "report"),
 ):
     app.add_typer(sub, name=name)
 
@@ -913,14 +916,6 @@ def ingest_scada(
 
 
 # --------------------------------------------------------------------------------------------------------- export
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_safe(value: Any) -> Any:
-    """Neutralise spreadsheet formulas in text cells (OWASP CSV injection): prefix a quote."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 @export_app.command("flows")
@@ -968,7 +963,7 @@ def export_flows(
         writer.writerow(columns + extra)
         for r in records:
             row = [r.get(c) for c in columns] + [r["attributes"].get(k) for k in extra]
-            writer.writerow([_csv_safe("" if v is None else v) for v in row])
+            writer.writerow([csv_safe("" if v is None else v) for v in row])
     finally:
         if file:
             handle.close()
@@ -1407,6 +1402,99 @@ def network_resilience(
             "" if alt is None else f"{alt['with']['organization']['name']} ({alt['kind']} {alt['score']:.2f})",
         )
     out.print(table)
+# --------------------------------------------------------------------------------------------------------- report
+class KpiOutput(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+    pdf = "pdf"
+
+
+def _write_report(
+    scope: Any, output: KpiOutput, file: Path | None, since: datetime | None, until: datetime | None
+) -> None:
+    from turash.analytics import report as analytics_report
+    from turash.analytics import service as analytics
+
+    with _runtime() as runtime, runtime.uow() as uow:
+        first, last = (since.date() if since else None), (until.date() if until else None)
+        kpis = analytics.kpis(uow.session, scope, analytics.SYSTEM)
+        series = analytics.timeseries(uow.session, scope, analytics.SYSTEM, first, last)
+    if output in (KpiOutput.xlsx, KpiOutput.pdf) and file is None:
+        raise _fail(f"--format {output.value} writes a file: give --out FILE")
+    if output == KpiOutput.json:
+        _print_json({"kpis": kpis, "timeseries": series}, file)
+    elif output == KpiOutput.csv:
+        text = analytics_report.kpis_csv(kpis)
+        if file:
+            file.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+    elif output in (KpiOutput.xlsx, KpiOutput.pdf):
+        assert file is not None
+        body = analytics_report.xlsx(kpis, series) if output == KpiOutput.xlsx else analytics_report.pdf(kpis, series)
+        file.write_bytes(body)
+    else:
+        table = Table(title=f"{kpis['label']} ({kpis['scope']})")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        table.add_column("unit")
+        for metric, value, unit in analytics.kpi_rows(kpis):
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            shown = "" if value is None else f"{value:,}" if number else str(value)
+            _add_row(table, metric, shown, unit)
+        out.print(table)
+        if kpis["attribution"]:
+            err.print(kpis["attribution"])
+    if file:
+        err.print(f"wrote the {kpis['label']} report to {file}")
+
+
+Out = Annotated[Path | None, typer.Option("--out", "--output", "-o", help="File (needed for xlsx and pdf).")]
+SinceOpt = Annotated[datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First month of the series.")]
+UntilOpt = Annotated[datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Last month of the series.")]
+
+
+@report_app.command("region")
+def report_region(
+    country: Annotated[str | None, typer.Option(help="ISO country code or name, e.g. DK.")] = None,
+    bbox: Annotated[str | None, typer.Option(help="min_lon,min_lat,max_lon,max_lat")] = None,
+    name: Annotated[str | None, typer.Option(help="The region's name in the report, e.g. a municipality.")] = None,
+    output: Annotated[KpiOutput, typer.Option("--format")] = KpiOutput.table,
+    file: Out = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+) -> None:
+    """KPIs of a region (flows, matches, proposals and conversion, GWh and t exchanged, CO2e avoided, NPV) and
+    its months, as a table, JSON, CSV, XLSX or the printable PDF report. Run by an operator: nothing is withheld."""
+    from turash.analytics import service as analytics
+
+    try:
+        scope = analytics.region_scope(country, bbox, name)
+    except TurashError as exc:
+        raise _fail(exc.message) from None
+    _write_report(scope, output, file, since, until)
+
+
+@report_app.command("organization")
+def report_organization(
+    organization: Annotated[str, typer.Argument(help="The organisation's name or id.")],
+    output: Annotated[KpiOutput, typer.Option("--format")] = KpiOutput.table,
+    file: Out = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+) -> None:
+    """KPIs of one organisation (a facilitator's: the cases and proposals it carries)."""
+    from turash.analytics import service as analytics
+    from turash.models import Organization
+
+    with _runtime() as runtime, runtime.uow() as uow:
+        org = uow.session.get(Organization, organization) or find_organization(uow.session, organization)
+        if org is None:
+            raise _fail(f"no organisation named {organization!r}")
+        scope = analytics.facilitator_scope(org) if org.kind == "facilitator" else analytics.organization_scope(org)
+    _write_report(scope, output, file, since, until)
 
 
 def find_organization(session: Any, name: str) -> Any:

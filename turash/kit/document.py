@@ -66,7 +66,15 @@ class Table:
     right: Sequence[int] = ()  # indexes of right-aligned (numeric) columns
 
 
-Block = Heading | Paragraph | Figures | Bullets | Table
+@dataclass(frozen=True)
+class Bars:
+    """A horizontal bar chart: (label, value) drawn to scale of the largest value, the value printed with `unit`."""
+
+    items: Sequence[tuple[str, float]]
+    unit: str = ""
+
+
+Block = Heading | Paragraph | Figures | Bullets | Table | Bars
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,15 @@ def _html_block(block: Block) -> str:
     if isinstance(block, Bullets):
         items = "".join(f"<li><b>{_e(lead)}</b>{_e(rest)}</li>" for lead, rest in block.items)
         return f"<ul>{items}</ul>"
+    if isinstance(block, Bars):
+        top = max((v for _, v in block.items), default=0.0) or 1.0
+        bars = "".join(
+            f'<tr><td>{_e(label)}</td><td style="width:60%"><div style="background:#0f5132;height:10px;'
+            f'width:{max(0.0, value) / top * 100:.1f}%"></div></td>'
+            f"<td class=n>{_e(_bar_value(value, block.unit))}</td></tr>"
+            for label, value in block.items
+        )
+        return f"<table>{bars}</table>"
     head = "".join(
         f'<th class="n">{_e(c)}</th>' if i in block.right else f"<th>{_e(c)}</th>" for i, c in enumerate(block.columns)
     )
@@ -126,6 +143,10 @@ def _html_block(block: Block) -> str:
         for r in block.rows
     )
     return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _bar_value(value: float, unit: str) -> str:
+    return f"{value:,.0f} {unit}".strip() if abs(value) >= 10 else f"{value:,.2f} {unit}".strip()
 
 
 def to_html(doc: Document) -> str:
@@ -306,6 +327,24 @@ def _pdf(doc: Document, font: tuple[Path, Path] | None) -> bytes:
             pdf.ln(line + 0.6)
             pdf.set_left_margin(left)
 
+    def bars(block: Bars) -> None:
+        label_w, value_w, line = width * 0.3, width * 0.18, 4.6
+        top = max((v for _, v in block.items), default=0.0) or 1.0
+        for label, value in block.items:
+            if pdf.get_y() + line > pdf.page_break_trigger:
+                pdf.add_page()
+            y = pdf.get_y()
+            font_(7.5)
+            pdf.set_x(pdf.l_margin)
+            pdf.cell(label_w, line, t(label))
+            span = (width - label_w - value_w) * max(0.0, value) / top
+            if span > 0:
+                pdf.set_fill_color(*_GREEN)
+                pdf.rect(pdf.l_margin + label_w, y + 1, span, line - 2, style="F")
+            pdf.set_xy(pdf.l_margin + width - value_w, y)
+            pdf.cell(value_w, line, t(_bar_value(value, block.unit)), align="R")
+            pdf.set_xy(pdf.l_margin, y + line)
+
     font_(8, color=_MUTED)
     pdf.cell(width, 4, t(f"{doc.kicker} · {doc.subject}" if doc.subject else doc.kicker))
     pdf.ln(4)
@@ -326,6 +365,8 @@ def _pdf(doc: Document, font: tuple[Path, Path] | None) -> bytes:
             figures(block.items)
         elif isinstance(block, Bullets):
             bullets(block.items)
+        elif isinstance(block, Bars):
+            bars(block)
         else:
             table(block)
     return bytes(pdf.output())
