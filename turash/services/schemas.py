@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from turash.kit.codes import normalise_country, normalise_ewc
 
-ServiceKind = Literal["transport", "treatment", "storage", "maintenance", "consulting"]
+ServiceKind = Literal["transport", "treatment", "storage", "maintenance", "consulting", "heat_pump"]
 
 
 class _ServiceFields(BaseModel):
