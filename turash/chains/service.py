@@ -698,3 +698,27 @@ def propose(uow: Any, holder: dict[str, Any], principal: Any, identifier: str) -
     return proposals.open_chain(
         uow, principal, proposal_key(identifier), chain, (supply, demand), offering.organization_id, offering.id
     )
+
+
+def find_all(
+    session: Session, holder: dict[str, Any], *, top: int, radius_km: float, organization_id: str | None = None
+) -> dict[str, Any]:
+    """Every supply's chains (best first), or only those an organisation takes part in (any of the three roles)."""
+    ctx = context(session, holder)
+    params = params_for(radius_km, top)
+    chains = all_chains(ctx, params, top)
+    rows = np.arange(chains.n)
+    if organization_id is not None:
+        keys = ctx.index.table.key
+        mine = [
+            j
+            for j in range(chains.n)
+            if organization_id
+            in (
+                ctx.info[int(keys[chains.supply_row[j]])].organization_id,
+                ctx.info[int(keys[chains.demand_row[j]])].organization_id,
+                ctx.offerings[int(chains.service[j])].organization_id,
+            )
+        ]
+        rows = np.asarray(mine, np.int64)
+    return {"chains": shape(ctx, chains, rows, params), "dropped_for_direct": chains.dropped_direct}
