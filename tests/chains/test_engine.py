@@ -166,8 +166,28 @@ def test_a_chain_is_dropped_when_the_direct_exchange_serves_as_well() -> None:
     index = _index(rows)
     lat, lon = at_km(0.0)
     truck = ServiceSpec(key=0, org=9000, kind="transport", lat=lat, lon=lon, radius_km=100.0)
-    chains = engine.find_chains(index, [truck], MatchParams())
+    chains = engine.find_chains(index, [truck], MatchParams(max_radius_km=50.0))
     assert chains.n == 0 and chains.dropped_direct == 1
+
+
+def test_a_service_that_adds_nothing_is_not_tried() -> None:
+    rows = [{"supply": True, "cls": MATERIAL, "x": 0}, {"supply": False, "cls": MATERIAL, "x": 5}]
+    index = _index(rows)
+    lat, lon = at_km(0.0)
+    truck = ServiceSpec(key=0, org=9000, kind="transport", lat=lat, lon=lon, radius_km=100.0)
+    assert _reasons(index, truck) == Rejection.ADDS_NOTHING  # the material radius (200 km) already reaches 100
+    store = ServiceSpec(key=0, org=9000, kind="storage", lat=lat, lon=lon, radius_km=10.0,
+                        transform=Transform(all_year=True))  # fmt: skip
+    assert _reasons(index, store) == Rejection.ADDS_NOTHING  # available every month already
+
+
+def test_of_equivalent_services_the_nearest_are_kept() -> None:
+    index = _index(SLUDGE_ROWS)
+    base = _dryer(hazardous_permit=True)
+    plants = [ServiceSpec(**{**base.__dict__, "key": i, "lat": at_km(x)[0], "lon": at_km(x)[1]})
+              for i, x in enumerate((30.0, 10.0, 20.0))]  # fmt: skip
+    pairs = engine.eligible(index, plants, MatchParams())
+    assert sorted(pairs.service.tolist()) == [1, 2]
 
 
 def test_no_service_no_class_no_chain() -> None:

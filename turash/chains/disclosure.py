@@ -56,7 +56,9 @@ def disclose(session: Session, principal: Principal, chains: list[dict[str, Any]
             if "site" in side:
                 copy[part]["site"] = ""
             copy["explanation"] = copy["explanation"].replace(name, f"a {ANONYMOUS}")
-            copy["legs"] = [{**leg, "explanation": leg["explanation"].replace(name, f"a {ANONYMOUS}")} for leg in copy["legs"]]
+            copy["legs"] = [
+                {**leg, "explanation": leg["explanation"].replace(name, f"a {ANONYMOUS}")} for leg in copy["legs"]
+            ]
         if hidden:  # exact distances would place the other parties: whole km only
             copy["distance_km"] = float(round(chain["distance_km"]))
             copy["legs"] = [{**leg, "distance_km": float(round(leg["distance_km"]))} for leg in copy["legs"]]

@@ -28,7 +28,9 @@ def chain_reader(chain_id: str, uow: UowDep, principal: PrincipalDep) -> str:
         from turash.models import ResourceFlow, ServiceOffering
 
         org_ids = set(
-            uow.session.scalars(sa.select(ResourceFlow.organization_id).where(ResourceFlow.id.in_((parts[0], parts[2]))))
+            uow.session.scalars(
+                sa.select(ResourceFlow.organization_id).where(ResourceFlow.id.in_((parts[0], parts[2])))
+            )
         ) | set(uow.session.scalars(sa.select(ServiceOffering.organization_id).where(ServiceOffering.id == parts[1])))
         orgs = uow.session.scalars(sa.select(Organization).where(Organization.id.in_(org_ids))).all()
         if orgs and not any(effective_role(uow.session, principal, org) for org in orgs):

@@ -92,6 +92,7 @@ class Rejection(IntEnum):
     TOO_HOT = 6
     LEG_TOO_LONG = 7
     NO_TRANSFORMATION = 8
+    ADDS_NOTHING = 9
 
 
 REJECTION_TEXT = {
@@ -103,7 +104,10 @@ REJECTION_TEXT = {
     Rejection.TOO_HOT: "the heat is already at or above the heat pump's output temperature",
     Rejection.LEG_TOO_LONG: "the way to the service's plant is longer than the resource's radius",
     Rejection.NO_TRANSFORMATION: "the service declares no transformation (maintenance and consulting do not)",
+    Rejection.ADDS_NOTHING: "the service would add nothing: the supply already reaches that far, or is available "
+    "all year",
 }
+MAX_PER_SIGNATURE = 2  # of equivalent services (same kind and transformation), keep the nearest two per supply
 
 
 @dataclass(frozen=True)
@@ -190,8 +194,12 @@ def _any_class(flows: FlowArrays, rows: np.ndarray[Any, Any], accepted: np.ndarr
 
 
 def default_categories(kind: str) -> frozenset[int]:
+    """What a kind takes when its offering declares nothing: a heat pump heat, a haulier or a store materials
+    (bulk trucks and yards; pipes carry the rest and are not a service)."""
     if kind == "heat_pump":
         return frozenset({int(Category.HEAT)})
+    if kind in ("transport", "storage"):
+        return frozenset({int(Category.MATERIAL)})
     return frozenset()
 
 
@@ -258,6 +266,12 @@ def check(
         low |= known & (tf.output_temperature_c - t > tf.max_lift_k)
         reject(low, Rejection.TOO_COLD)
         reject(known & (t >= tf.output_temperature_c), Rejection.TOO_HOT)
+    if spec.kind == "transport":
+        reach = tf.reach_km if tf.reach_km is not None else (spec.radius_km or 0.0)
+        reject(reach <= radius_km[flows.category[rows].astype(np.intp)], Rejection.ADDS_NOTHING)
+    if spec.kind == "storage" and not tf.storage_days:
+        always = (flows.month_mask[rows] == ALL_YEAR) & (flows.weekly_hours[rows] >= 1.0)
+        reject(always & (flows.available_to[rows] >= OPEN_END), Rejection.ADDS_NOTHING)
     leg1 = dist if (tf.at_plant and spec.has_circle) else np.zeros(rows.size)
     if tf.at_plant and spec.has_circle:
         reject(leg1 > radius_km[flows.category[rows].astype(np.intp)], Rejection.LEG_TOO_LONG)
@@ -279,7 +293,7 @@ class Eligible:
 
 def eligible(
     index: MatchIndex,
-    specs: Sequence[ServiceSpec],
+    services: ServiceIndex | Sequence[ServiceSpec],
     params: MatchParams,
     context: SupplyContext | None = None,
     supply_rows: np.ndarray[Any, Any] | None = None,
@@ -289,11 +303,16 @@ def eligible(
     Services with a circle look up the supplies inside it in a KD-tree on unit-sphere coordinates, so the work
     grows with the pairs found, not with supplies × services."""
     fl = index.flows
+    sx = _services(services)
+    specs = sx.specs
     rows = np.flatnonzero(fl.is_supply) if supply_rows is None else np.asarray(supply_rows, np.int64)
     radius = params.effective_radius_km()
-    tree = cKDTree(unit_xyz(fl.lat[rows], fl.lon[rows])) if rows.size and len(specs) > 4 else None
+    few = bool(rows.size) and rows.size * 4 < len(specs)  # a few supplies: look up the services around them
+    positions: Iterable[int] = sx.near(fl, rows) if few else range(len(specs))
+    tree = cKDTree(unit_xyz(fl.lat[rows], fl.lon[rows])) if rows.size and not few else None
     out_s, out_v, out_l = [], [], []
-    for pos, spec in enumerate(specs):
+    for pos in positions:
+        spec = specs[pos]
         if spec.kind not in KINDS:
             continue
         if spec.has_circle and not spec.countries and tree is not None:
@@ -310,7 +329,71 @@ def eligible(
         out_l.append(leg1[ok])
     if not out_s:
         return Eligible(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0))
-    return Eligible(np.concatenate(out_s), np.concatenate(out_v), np.concatenate(out_l))
+    return _nearest_equivalents(
+        Eligible(np.concatenate(out_s), np.concatenate(out_v), np.concatenate(out_l)), sx, MAX_PER_SIGNATURE
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class ServiceIndex:
+    """The services once prepared for many searches: a KD-tree of the circles' centres, and which services do
+    the same thing (kind and transformation), so equivalent ones can be reduced to the nearest."""
+
+    specs: Sequence[ServiceSpec]
+    circle: np.ndarray[Any, Any]  # positions of services with a circle and no country list
+    others: list[int]
+    radius: np.ndarray[Any, Any]
+    tree: Any
+    signature: np.ndarray[Any, Any]
+    price: np.ndarray[Any, Any]
+
+    @classmethod
+    def build(cls, specs: Sequence[ServiceSpec]) -> ServiceIndex:
+        circle = [i for i, s in enumerate(specs) if s.has_circle and not s.countries]
+        others = [i for i, s in enumerate(specs) if not (s.has_circle and not s.countries)]
+        tree = cKDTree(unit_xyz([specs[i].lat for i in circle], [specs[i].lon for i in circle])) if circle else None
+        groups: dict[tuple[str, Transform], int] = {}
+        signature = np.array([groups.setdefault((s.kind, s.transform), len(groups)) for s in specs], np.int64)
+        price = np.array([s.price_market if not math.isnan(s.price_market) else math.inf for s in specs])
+        radius = np.array([float(specs[i].radius_km or 0.0) for i in circle])
+        return cls(specs, np.asarray(circle, np.int64), others, radius, tree, signature, price)
+
+    def near(self, fl: FlowArrays, rows: np.ndarray[Any, Any]) -> list[int]:
+        """Positions of the services whose circle holds one of the rows (plus those without a circle)."""
+        if self.tree is None or not rows.size:
+            return list(self.others)
+        xyz = unit_xyz(fl.lat[rows], fl.lon[rows])
+        found: set[int] = set()
+        widest = float(self.radius.max())
+        for point, hits in zip(xyz, self.tree.query_ball_point(xyz, chord_for_km(widest)), strict=True):
+            if not hits:
+                continue
+            h = np.asarray(hits, np.int64)
+            chord = np.linalg.norm(self.tree.data[h] - point, axis=1)
+            km = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, chord / 2.0))
+            found.update(self.circle[h[km <= self.radius[h] + 1e-6]].tolist())
+        return sorted(found.union(self.others))
+
+
+def _services(services: ServiceIndex | Sequence[ServiceSpec]) -> ServiceIndex:
+    return services if isinstance(services, ServiceIndex) else ServiceIndex.build(services)
+
+
+def _nearest_equivalents(pairs: Eligible, services: ServiceIndex, keep: int) -> Eligible:
+    """Of services that do the same thing (same kind and transformation), keep the `keep` nearest (then
+    cheapest) per supply: a supplier uses the nearest of equivalent plants, and the second leg of equivalent
+    services at the supplier's site is the same search."""
+    if pairs.n == 0:
+        return pairs
+    sig, price = services.signature, services.price
+    g = sig[pairs.service]
+    order = np.lexsort((pairs.service, price[pairs.service], pairs.leg1_km, g, pairs.supply_row))
+    s_o, g_o = pairs.supply_row[order], g[order]
+    new_group = np.ones(order.size, np.bool_)
+    new_group[1:] = (s_o[1:] != s_o[:-1]) | (g_o[1:] != g_o[:-1])
+    start = np.maximum.accumulate(np.where(new_group, np.arange(order.size), 0))
+    chosen = np.sort(order[(np.arange(order.size) - start) < keep])
+    return Eligible(pairs.supply_row[chosen], pairs.service[chosen], pairs.leg1_km[chosen])
 
 
 def cop_of(source_c: np.ndarray[Any, Any], output_c: float, tf: Transform) -> np.ndarray[Any, Any]:
@@ -442,39 +525,57 @@ def _params_for(params: MatchParams, spec: ServiceSpec, category: int) -> MatchP
     return p
 
 
+def _entries(compat: Any, cs: np.ndarray[Any, Any], cd: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Compatibility entry of each (supply class, demand class), -1 when none (vectorised `Compatibility.entry`)."""
+    n = np.int64(compat.n_classes)
+    keys = compat.row_of_entry.astype(np.int64) * n + compat.indices.astype(np.int64)  # sorted: CSR rows, sorted
+    want = cs.astype(np.int64) * n + cd.astype(np.int64)
+    pos = np.minimum(np.searchsorted(keys, want), max(keys.size - 1, 0))
+    return np.where((keys.size > 0) & (keys[pos] == want), pos, -1)
+
+
+def _class_pairs(
+    fl: FlowArrays, s: np.ndarray[Any, Any], d: np.ndarray[Any, Any]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Every (pair position, supply class, demand class) combination of the pairs' class lists."""
+    owner, cls_s, cls_d = [], [], []
+    ws = int(np.diff(fl.class_indptr).max(initial=0))
+    for a in range(ws):
+        for b in range(ws):
+            ia, ib = fl.class_indptr[s] + a, fl.class_indptr[d] + b
+            ok = (ia < fl.class_indptr[s + 1]) & (ib < fl.class_indptr[d + 1])
+            idx = np.flatnonzero(ok)
+            owner.append(idx)
+            cls_s.append(fl.class_index[ia[idx]])
+            cls_d.append(fl.class_index[ib[idx]])
+    return np.concatenate(owner), np.concatenate(cls_s), np.concatenate(cls_d)
+
+
 def direct_scores(
     index: MatchIndex, supply_rows: np.ndarray[Any, Any], demand_rows: np.ndarray[Any, Any], params: MatchParams
 ) -> np.ndarray[Any, Any]:
     """The best strict score of each (supply, demand) pair as a direct exchange that needs no treatment; NaN
     when it does not pass the strict rules (or only with a treatment the catalogue asks for)."""
-    fl, compat = index.flows, index.compat
-    s_list, d_list, k_list, owner = [], [], [], []
-    for i, (s, d) in enumerate(zip(supply_rows.tolist(), demand_rows.tolist(), strict=True)):
-        for cs in fl.class_index[fl.class_indptr[s] : fl.class_indptr[s + 1]].tolist():
-            for cd in fl.class_index[fl.class_indptr[d] : fl.class_indptr[d + 1]].tolist():
-                e = compat.entry(int(cs), int(cd))
-                if e >= 0:
-                    s_list.append(s)
-                    d_list.append(d)
-                    k_list.append(e)
-                    owner.append(i)
-    out = np.full(supply_rows.size, np.nan)
-    if not k_list:
+    s = np.asarray(supply_rows, np.int64)
+    d = np.asarray(demand_rows, np.int64)
+    out = np.full(s.size, np.nan)
+    if not s.size:
         return out
-    sc = score_pairs(
-        index, np.array(s_list, np.int32), np.array(d_list, np.int32), np.array(k_list, np.int32), params, 0
-    )
+    owner, cs, cd = _class_pairs(index.flows, s, d)
+    k = _entries(index.compat, cs, cd)
+    has = k >= 0
+    owner, k = owner[has], k[has]
+    if not k.size:
+        return out
+    sc = score_pairs(index, s[owner].astype(np.int32), d[owner].astype(np.int32), k.astype(np.int32), params, 0)
     good = sc.passes & ((sc.reasons.astype(np.int64) & int(Reason.NEEDS_TREATMENT)) == 0)
-    own = np.array(owner)
-    for j in np.flatnonzero(good).tolist():
-        o = own[j]
-        out[o] = np.fmax(out[o], float(sc.score[j]))
+    np.fmax.at(out, owner[good], sc.score[good].astype(np.float64))
     return out
 
 
 def find_chains(
     index: MatchIndex,
-    specs: Sequence[ServiceSpec],
+    services: ServiceIndex | Sequence[ServiceSpec],
     params: MatchParams,
     context: SupplyContext | None = None,
     supply_rows: np.ndarray[Any, Any] | None = None,
@@ -484,7 +585,9 @@ def find_chains(
 ) -> Chains:
     """The best chains supply → service → demand for the given supplies (default: every supply), at most
     `top_k` per supply, best first within each supply."""
-    pairs = pairs if pairs is not None else eligible(index, specs, params, context, supply_rows)
+    sx = _services(services)
+    specs = sx.specs
+    pairs = pairs if pairs is not None else eligible(index, sx, params, context, supply_rows)
     virtual, cop = transform(index, pairs, specs)
     prepared = prepare_queries(virtual)
     weights = params.weights.vector()
@@ -656,6 +759,7 @@ __all__ = [
     "Edge",
     "Eligible",
     "Rejection",
+    "ServiceIndex",
     "ServiceSpec",
     "SupplyContext",
     "Transform",

@@ -21,7 +21,16 @@ from sqlalchemy.orm import Session
 
 from turash.catalog import get_catalog
 from turash.chains import engine
-from turash.chains.engine import Chains, Edge, Eligible, Rejection, ServiceSpec, SupplyContext, Transform
+from turash.chains.engine import (
+    Chains,
+    Edge,
+    Eligible,
+    Rejection,
+    ServiceIndex,
+    ServiceSpec,
+    SupplyContext,
+    Transform,
+)
 from turash.chains.schemas import TransformDeclaration
 from turash.economics import ExchangeCase, evaluate_many
 from turash.kit.errors import NotFound, ValidationFailed
@@ -141,6 +150,10 @@ class ChainContext:
     org_of_code: dict[int, str]
     org_names: dict[str, str]  # the service providers' names
     version: str
+    services: ServiceIndex | None = None
+
+    def __post_init__(self) -> None:
+        self.services = ServiceIndex.build(self.specs)
 
 
 def _org_codes(st: MatchingState) -> dict[str, int]:
@@ -250,8 +263,9 @@ def rejections(ctx: ChainContext, row: int, params: MatchParams) -> list[dict[st
 def find(
     ctx: ChainContext, supply_rows: np.ndarray[Any, Any] | None, params: MatchParams, top: int
 ) -> tuple[Chains, Eligible]:
-    pairs = engine.eligible(ctx.index, ctx.specs, params, ctx.supply, supply_rows)
-    return engine.find_chains(ctx.index, ctx.specs, params, ctx.supply, top_k=top, pairs=pairs), pairs
+    assert ctx.services is not None
+    pairs = engine.eligible(ctx.index, ctx.services, params, ctx.supply, supply_rows)
+    return engine.find_chains(ctx.index, ctx.services, params, ctx.supply, top_k=top, pairs=pairs), pairs
 
 
 def all_chains(ctx: ChainContext, params: MatchParams, top: int) -> Chains:
@@ -373,7 +387,8 @@ def by_id(session: Session, holder: dict[str, Any], identifier: str) -> dict[str
     if pairs.n == 0:
         raise NotFound(f"the service of chain '{identifier}' can no longer take its supply", details={"id": identifier})
     pairs = Eligible(pairs.supply_row, np.full(pairs.n, pos, np.int32), pairs.leg1_km)
-    chains = engine.find_chains(ctx.index, ctx.specs, params, ctx.supply, top_k=50, pairs=pairs)
+    assert ctx.services is not None
+    chains = engine.find_chains(ctx.index, ctx.services, params, ctx.supply, top_k=50, pairs=pairs)
     hit = np.flatnonzero(chains.demand_row == drow)
     if not hit.size:
         raise NotFound(
