@@ -903,7 +903,7 @@ def match(
     ] = False,
     chains: Annotated[
         bool,
-        typer.Option("--chains", help="Multi-party chains instead: supply → service (heat pump, treatment...) → demand."),
+        typer.Option("--chains", help="Multi-party chains instead: supply → service (heat pump, treatment) → demand."),
     ] = False,
 ) -> None:
     """Compute matches on everything in the database (contract: `turash match --format json`)."""
@@ -1004,7 +1004,8 @@ def _print_chains(result: dict[str, Any], output: OutputFormat, scope: str) -> N
     for why in result.get("rejected_services", []):
         err.print(f"service {why['service']!r} ({why['kind']}) cannot take it: {why['message']}")
     if result.get("dropped_for_direct"):
-        err.print(f"{result['dropped_for_direct']} chains dropped: the direct exchange serves as well without a service")
+        dropped = result["dropped_for_direct"]
+        err.print(f"{dropped} chains dropped: the direct exchange serves as well without a service")
 
 
 @app.command("chains")

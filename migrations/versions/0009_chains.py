@@ -35,7 +35,10 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("role IN ('supplier', 'service', 'receiver')", name=op.f("ck_proposal_parties_role")),
         sa.ForeignKeyConstraint(
-            ["proposal_id"], ["proposals.id"], name=op.f("fk_proposal_parties_proposal_id_proposals"), ondelete="CASCADE"
+            ["proposal_id"],
+            ["proposals.id"],
+            name=op.f("fk_proposal_parties_proposal_id_proposals"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["organization_id"],

@@ -27,10 +27,17 @@ def _service(url: str) -> None:
         session.flush()
         session.add(
             ServiceOffering(
-                organization_id=org.id, kind="heat_pump", name="Large heat pumps", resources=[], ewc_codes=[],
-                countries=[], center_lat=59.34, center_lon=18.03, radius_km=20,
+                organization_id=org.id,
+                kind="heat_pump",
+                name="Large heat pumps",
+                resources=[],
+                ewc_codes=[],
+                countries=[],
+                center_lat=59.34,
+                center_lon=18.03,
+                radius_km=20,
                 attributes={"transform": {"output_temperature_c": 80}},
-            )  # fmt: skip
+            )
         )
         session.commit()
     engine.dispose()

@@ -243,6 +243,7 @@ def test_three_party_proposal_seen_and_accepted_by_the_service_provider(
     history = alice.get(f"/api/v1/proposals/{pid}").json()["history"]
     assert [h["kind"] for h in history][-2:] == ["acceptance", "status"]
     assert carol.post(f"/api/v1/proposals/{pid}/status", json={"status": "in_negotiation"}).status_code == 200
+    assert carol.get(f"/api/v1/proposals/{pid}/packet").status_code == 200  # the packet works for a chain too
     # outsiders see nothing, a second open proposal of the chain is refused
     eve = Api(client, "eve@example.org")
     assert eve.get(f"/api/v1/proposals/{pid}").status_code == 403

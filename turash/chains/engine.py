@@ -316,7 +316,7 @@ def eligible(
         if spec.kind not in KINDS:
             continue
         if spec.has_circle and not spec.countries and tree is not None:
-            centre = unit_xyz([spec.lat], [spec.lon])[0]
+            centre = unit_xyz(np.array([float(spec.lat or 0.0)]), np.array([float(spec.lon or 0.0)]))[0]
             cand = rows[np.asarray(tree.query_ball_point(centre, chord_for_km(float(spec.radius_km or 0))), np.intp)]
         else:
             cand = rows
@@ -351,7 +351,9 @@ class ServiceIndex:
     def build(cls, specs: Sequence[ServiceSpec]) -> ServiceIndex:
         circle = [i for i, s in enumerate(specs) if s.has_circle and not s.countries]
         others = [i for i, s in enumerate(specs) if not (s.has_circle and not s.countries)]
-        tree = cKDTree(unit_xyz([specs[i].lat for i in circle], [specs[i].lon for i in circle])) if circle else None
+        lat = np.array([float(specs[i].lat or 0.0) for i in circle])
+        lon = np.array([float(specs[i].lon or 0.0) for i in circle])
+        tree = cKDTree(unit_xyz(lat, lon)) if circle else None
         groups: dict[tuple[str, Transform], int] = {}
         signature = np.array([groups.setdefault((s.kind, s.transform), len(groups)) for s in specs], np.int64)
         price = np.array([s.price_market if not math.isnan(s.price_market) else math.inf for s in specs])
@@ -399,7 +401,8 @@ def _nearest_equivalents(pairs: Eligible, services: ServiceIndex, keep: int) -> 
 def cop_of(source_c: np.ndarray[Any, Any], output_c: float, tf: Transform) -> np.ndarray[Any, Any]:
     """Heating COP of the lift (turash.economics.costs.heat_pump_cop: η · T_sink / (T_sink − T_source) on
     log-mean temperatures, a Lorenz-efficiency model; η 0.55 reproduces Drammen's published COP of 3.05)."""
-    return heat_pump_cop(source_c, source_c - HP_SOURCE_COOLING_K, output_c - tf.sink_spread_k, output_c, tf.efficiency)
+    sink_out = np.full_like(np.asarray(source_c, np.float64), output_c)
+    return heat_pump_cop(source_c, source_c - HP_SOURCE_COOLING_K, sink_out - tf.sink_spread_k, sink_out, tf.efficiency)
 
 
 def transform(
@@ -764,13 +767,13 @@ __all__ = [
     "SupplyContext",
     "Transform",
     "check",
-    "family_of",
-    "yearly_factor",
     "cop_of",
     "direct_scores",
     "eligible",
+    "family_of",
     "find_chains",
     "find_cycles",
     "split_shares",
     "transform",
+    "yearly_factor",
 ]

@@ -52,9 +52,12 @@ class TransformDeclaration(BaseModel):
                 raise ValueError(f"unknown resource class {name!r} (see `turash catalog` for the ids)")
         if (self.input_moisture_pct is None) != (self.output_moisture_pct is None):
             raise ValueError("drying needs both input_moisture_pct and output_moisture_pct")
-        if self.input_moisture_pct is not None and self.output_moisture_pct is not None:
-            if self.output_moisture_pct > self.input_moisture_pct:
-                raise ValueError("drying lowers the moisture: output_moisture_pct must not exceed input_moisture_pct")
+        if (
+            self.input_moisture_pct is not None
+            and self.output_moisture_pct is not None
+            and self.output_moisture_pct > self.input_moisture_pct
+        ):
+            raise ValueError("drying lowers the moisture: output_moisture_pct must not exceed input_moisture_pct")
         return self
 
 

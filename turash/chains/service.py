@@ -587,7 +587,8 @@ def shape(ctx: ChainContext, chains: Chains, rows: np.ndarray[Any, Any], params:
                 strict=True,
             )
         )
-        leg2 = f"then it serves {demand.organization}'s {demand.resource} {d2:.1f} km away (leg score {float(chains.leg2_score[j]):.2f})"
+        leg2_score = float(chains.leg2_score[j])
+        leg2 = f"then it serves {demand.organization}'s {demand.resource} {d2:.1f} km away (leg score {leg2_score:.2f})"
         direct = float(chains.direct_score[j])
         direct_text = (
             "no direct exchange passes the strict rules without this service"

@@ -411,9 +411,12 @@ def _all_accepted(uow: UnitOfWork, acc: ProposalAccess, note: str | None) -> boo
     if not waiting:
         return True
     labels = ", ".join(sorted({f"{_org_label(session, r.organization_id)} ({r.role})" for r in waiting}))
-    _record(session, proposal, "acceptance", body=f"accepted by {', '.join(sorted(_org_label(session, o) for o in acting))}; waiting for {labels}" + (f": {note}" if note else ""))
+    by = ", ".join(sorted(_org_label(session, o) for o in acting))
+    body = f"accepted by {by}; waiting for {labels}" + (f": {note}" if note else "")
+    _record(session, proposal, "acceptance", body=body)
     proposal.updated_at = now
-    event = DomainEvent("proposal.party_accepted", {"proposal_id": proposal.id, "waiting": [r.organization_id for r in waiting]})
+    waiting_ids = [r.organization_id for r in waiting]
+    event = DomainEvent("proposal.party_accepted", {"proposal_id": proposal.id, "waiting": waiting_ids})
     uow.collect(event)
     notify(session, proposal, acc, "A party accepted a proposal", f"Still waiting for {labels}.", {}, event)
     return False
@@ -522,12 +525,13 @@ def notify(
     handler then e-mails them and pushes them live (turash.notifications)."""
     orgs = {proposal.proposer_org_id, proposal.receiver_org_id, proposal.facilitator_org_id} - {None}
     orgs |= {p.organization_id for p in parties(session, proposal)}
-    acting = {
+    by_role: dict[str, set[str | None]] = {
         "proposer": {proposal.proposer_org_id},
         "receiver": {proposal.receiver_org_id},
         "facilitator": {proposal.facilitator_org_id},
         "service": set(service_orgs(session, proposal)),
-    }.get(acc.role, set())
+    }
+    acting = by_role.get(acc.role, set())
     notify_members(session, orgs - acting, "proposal", title, body, {"proposal_id": proposal.id, **data}, event)
 
 
@@ -692,14 +696,15 @@ def view(session: Session, acc: ProposalAccess, *, detail: bool = True) -> dict[
     }
     rows = parties(session, proposal)
     if rows:  # a chain: every party, named from the named stage on (one's own always)
-        own = {mine} if mine else set(service_orgs(session, proposal) if acc.role == "service" else ())
+        own_orgs = {mine} if mine else set(service_orgs(session, proposal) if acc.role == "service" else ())
+
+        def named(org_id: str) -> bool:
+            return level != "anonymous" or org_id in own_orgs
         out["parties"] = [
             {
                 "role": r.role,
-                "organization_id": r.organization_id if (level != "anonymous" or r.organization_id in own) else None,
-                "organization": _org_label(session, r.organization_id)
-                if (level != "anonymous" or r.organization_id in own)
-                else "private organisation",
+                "organization_id": r.organization_id if named(r.organization_id) else None,
+                "organization": _org_label(session, r.organization_id) if named(r.organization_id) else OTHER_PARTY,
                 "service_id": r.service_id,
                 "accepted": r.accepted_at is not None,
                 "accepted_at": r.accepted_at.isoformat() if r.accepted_at else None,
