@@ -239,12 +239,22 @@ def _row_of_flow(ctx: ChainContext, flow_id: str) -> int | None:
     return row if row >= 0 else None
 
 
+MAX_REJECTIONS = 20
+
+
 def rejections(ctx: ChainContext, row: int, params: MatchParams) -> list[dict[str, Any]]:
-    """Every transforming service and why it cannot take the supply at `row` (those that can are left out)."""
-    out = []
+    """The nearest transforming services (at most MAX_REJECTIONS) that cannot take the supply at `row`, and why."""
+    out: list[dict[str, Any]] = []
     radius = params.effective_radius_km()
     rows = np.array([row], np.int64)
-    for spec, offering in zip(ctx.specs, ctx.offerings, strict=True):
+    fl = ctx.index.flows
+    far = [
+        float(engine.haversine_km(fl.lat[row], fl.lon[row], s.lat, s.lon)) if s.has_circle else 0.0 for s in ctx.specs
+    ]
+    for pos in sorted(range(len(ctx.specs)), key=far.__getitem__):
+        spec, offering = ctx.specs[pos], ctx.offerings[pos]
+        if len(out) >= MAX_REJECTIONS:
+            break
         code, _ = engine.check(ctx.index.flows, rows, spec, ctx.supply, ctx.index.compat.n_classes, radius)
         why = Rejection(int(code[0]))
         if why != Rejection.NONE:
@@ -382,19 +392,20 @@ def by_id(session: Session, holder: dict[str, Any], identifier: str) -> dict[str
         raise NotFound(
             f"chain '{identifier}' refers to a flow or service that no longer exists", details={"id": identifier}
         )
-    params = params_for(2000.0, 50)
-    pairs = engine.eligible(ctx.index, [ctx.specs[pos]], params, ctx.supply, np.array([srow], np.int64))
-    if pairs.n == 0:
-        raise NotFound(f"the service of chain '{identifier}' can no longer take its supply", details={"id": identifier})
-    pairs = Eligible(pairs.supply_row, np.full(pairs.n, pos, np.int32), pairs.leg1_km)
     assert ctx.services is not None
-    chains = engine.find_chains(ctx.index, ctx.services, params, ctx.supply, top_k=50, pairs=pairs)
-    hit = np.flatnonzero(chains.demand_row == drow)
-    if not hit.size:
-        raise NotFound(
-            f"the flows of chain '{identifier}' no longer fit through its service", details={"id": identifier}
-        )
-    return shape(ctx, chains, hit[:1], params)[0]
+    # The listing's radius is not in the id: try the default first, then wider ones. (A wider radius changes what
+    # counts as direct or as a haulier's added reach, so the narrowest radius that finds the chain is used.)
+    for radius in (DEFAULT_RADIUS_KM, 200.0, 2000.0):
+        params = params_for(radius, 50)
+        pairs = engine.eligible(ctx.index, [ctx.specs[pos]], params, ctx.supply, np.array([srow], np.int64))
+        if pairs.n == 0:
+            continue
+        pairs = Eligible(pairs.supply_row, np.full(pairs.n, pos, np.int32), pairs.leg1_km)
+        chains = engine.find_chains(ctx.index, ctx.services, params, ctx.supply, top_k=50, pairs=pairs)
+        hit = np.flatnonzero(chains.demand_row == drow)
+        if hit.size:
+            return shape(ctx, chains, hit[:1], params)[0]
+    raise NotFound(f"the flows of chain '{identifier}' no longer fit through its service", details={"id": identifier})
 
 
 # --- shaping: sides, legs, economics, shares, explanation --------------------------------------------------
