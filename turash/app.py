@@ -335,6 +335,7 @@ def install_docs(app: FastAPI) -> None:
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> FastAPI:
     from turash.analytics.endpoints import router as analytics_router
     from turash.auth.endpoints import router as auth_router
+    from turash.chains.endpoints import router as chains_router
     from turash.economics.endpoints import router as economics_router
     from turash.export.endpoints import router as export_router
     from turash.facilitation.endpoints import router as facilitation_router
@@ -409,6 +410,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         flows_router,
         services_router,
         matching_router,
+        chains_router,
         economics_router,
         potential_router,
         proposals_router,

@@ -986,6 +986,10 @@ def match(
     store: Annotated[
         bool, typer.Option("--store", help="Also store the matches (audit trail, GET /matches/{id}).")
     ] = False,
+    chains: Annotated[
+        bool,
+        typer.Option("--chains", help="Multi-party chains instead: supply → service (heat pump, treatment) → demand."),
+    ] = False,
 ) -> None:
     """Compute matches on everything in the database (contract: `turash match --format json`)."""
     from turash.matching import service as matching
@@ -997,6 +1001,14 @@ def match(
             if org is None:
                 raise _fail(f"no organisation named {organization!r}")
             org_id = org.id
+        if chains:
+            from turash.chains import service as chain_service
+
+            result = chain_service.find_all(
+                uow.session, runtime.extras, top=top, radius_km=radius_km, organization_id=org_id
+            )
+            _print_chains(result, output, "all supplies")
+            return
         request = matching.MatchRequest(
             top_k=top,
             radius_km=radius_km,
@@ -1045,6 +1057,63 @@ class PotentialFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
+
+
+def _print_chains(result: dict[str, Any], output: OutputFormat, scope: str) -> None:
+    if output == OutputFormat.json:
+        _print_json(result)
+        return
+    found = result["chains"]
+    table = Table(title=f"{len(found)} chains through a service for {scope}")
+    for column in ("score", "supply", "resource", "→ service", "kind", "→ demand", "resource ", "km", "NPV EUR", "COP"):
+        table.add_column(column, overflow="fold")
+    for c in found:
+        sup, dem, svc = c["supply"], c["demand"], c["service"]
+        npv = c["economics"].get("npv_eur")
+        _add_row(
+            table,
+            f"{c['score']:.2f}",
+            f"{sup['organization']} / {sup['site']}",
+            sup["resource"],
+            f"{svc['organization']}: {svc['name']}",
+            svc["kind"],
+            f"{dem['organization']} / {dem['site']}",
+            dem["resource"],
+            " + ".join(f"{leg['distance_km']:.1f}" for leg in c["legs"]),
+            "-" if npv is None else f"{npv:,.0f}",
+            "-" if c.get("cop") is None else f"{c['cop']:.1f}",
+        )
+    out.print(table)
+    for c in found:
+        out.print(f"[bold]{c['id']}[/bold]: {escape(c['explanation'])}")
+    for why in result.get("rejected_services", []):
+        err.print(f"service {why['service']!r} ({why['kind']}) cannot take it: {why['message']}")
+    if result.get("dropped_for_direct"):
+        dropped = result["dropped_for_direct"]
+        err.print(f"{dropped} chains dropped: the direct exchange serves as well without a service")
+
+
+@app.command("chains")
+def chains_command(
+    flow_id: Annotated[str, typer.Argument(help="The flow's id (`turash flows list`).")],
+    output: Annotated[OutputFormat, typer.Option("--format", help="table (default) or json.")] = OutputFormat.table,
+    top: Annotated[int, typer.Option("--top", min=1, max=50, help="Keep the K best chains.")] = 5,
+    radius_km: Annotated[float, typer.Option("--radius-km", min=0.001, help="Largest distance per leg.")] = 50.0,
+) -> None:
+    """A flow's multi-party chains: supply → service (heat pump, treatment, drying, transport, storage) → demand,
+    each leg explained, with the chain's economics and each party's share (docs/chains.md)."""
+    from turash.chains import service as chain_service
+    from turash.models import ResourceFlow
+
+    with _runtime() as runtime, runtime.uow() as uow:
+        flow = uow.session.get(ResourceFlow, flow_id)
+        if flow is None:
+            raise _fail(f"no flow with id {flow_id!r}")
+        try:
+            result = chain_service.for_flow(uow.session, runtime.extras, flow, top=top, radius_km=radius_km)
+        except TurashError as exc:
+            raise _fail(str(exc)) from None
+    _print_chains(result, output, f"{flow.direction} {flow.resource!r}")
 
 
 @app.command("potential")

@@ -26,7 +26,15 @@ from turash.models.notification import (
     WebhookDelivery,
 )
 from turash.models.organization import MEMBER_ROLES, ORGANIZATION_KINDS, Membership, Organization
-from turash.models.proposal import PROPOSAL_STATES, Notification, Proposal, ProposalDocument, ProposalEvent
+from turash.models.proposal import (
+    PARTY_ROLES,
+    PROPOSAL_STATES,
+    Notification,
+    Proposal,
+    ProposalDocument,
+    ProposalEvent,
+    ProposalParty,
+)
 from turash.models.service_offering import SERVICE_KINDS, ServiceOffering
 from turash.models.site import Site
 from turash.models.user import ApiKey, User
@@ -39,6 +47,7 @@ __all__ = [
     "FEE_MODELS",
     "MEMBER_ROLES",
     "ORGANIZATION_KINDS",
+    "PARTY_ROLES",
     "PRECISIONS",
     "PROPOSAL_STATES",
     "SERVICE_KINDS",
@@ -65,6 +74,7 @@ __all__ = [
     "Proposal",
     "ProposalDocument",
     "ProposalEvent",
+    "ProposalParty",
     "QuarantinedRow",
     "ReadingRollup",
     "ResourceFlow",

@@ -35,6 +35,30 @@ class Proposal(IdMixin, TimestampMixin, Base):
     created_by: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
 
 
+PARTY_ROLES = ("supplier", "service", "receiver")
+
+
+class ProposalParty(Base):
+    """An organisation taking part in a multi-party proposal (a chain: supplier → service provider → receiver).
+
+    Two-party proposals have no rows here (proposer and receiver are on the proposal); a chain proposal lists
+    every party, so the service provider sees it, is notified, and accepts it like the receiver (`accepted_at`)."""
+
+    __tablename__ = "proposal_parties"
+    __table_args__ = (
+        sa.UniqueConstraint("proposal_id", "organization_id", "role"),
+        sa.CheckConstraint(f"role IN {PARTY_ROLES}", name="role"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=new_id)
+    proposal_id: Mapped[str] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[str] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    service_id: Mapped[str | None] = mapped_column(sa.ForeignKey("service_offerings.id", ondelete="SET NULL"))
+    accepted_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ProposalEvent(Base):
     """One entry of a proposal's trail: creation, a status change, a comment, an NDA, an assignment."""
 

@@ -10,13 +10,16 @@ from turash.models.base import Base, IdMixin, TimestampMixin
 if TYPE_CHECKING:
     from turash.models.organization import Organization
 
-SERVICE_KINDS = ("transport", "treatment", "storage", "maintenance", "consulting")
+# `heat_pump`: an operator who lifts low-grade heat to a usable temperature (turash/chains: multi-party chains).
+SERVICE_KINDS = ("transport", "treatment", "storage", "maintenance", "consulting", "heat_pump")
 
 
 class ServiceOffering(IdMixin, TimestampMixin, Base):
     """A service an organisation offers to make exchanges possible: a haulier, a treatment plant, storage...
 
     The area served is a circle (`center_lat`, `center_lon`, `radius_km`) and/or a list of countries.
+    What the service does to a resource (treatment, drying, a heat-pump lift, a longer reach, a time shift) is
+    declared in `attributes["transform"]` (docs/chains.md; read by turash/chains).
     """
 
     __tablename__ = "service_offerings"

@@ -9,6 +9,11 @@ proposal, and a platform administrator, may do all.
 Staged disclosure of the other party: before acceptance and a recorded NDA, only its sector, a distance band and
 a quantity band (never its name or exact location); after acceptance and an NDA, its name, site and contacts;
 after agreement, its full flow data.
+
+Chain proposals (turash.chains) have more than two parties: every party is a row of `proposal_parties`
+(supplier, service provider, receiver). The service provider then sees the proposal (role `service`), is
+notified like the others, and accepts or rejects it like the receiver: the proposal becomes `accepted` when every
+party but the proposer has accepted (each acceptance before the last is recorded in the trail).
 """
 
 from __future__ import annotations
@@ -29,11 +34,13 @@ from turash.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from turash.matching import repository as matching_repository
 from turash.matching import service as matching
 from turash.models import (
+    PARTY_ROLES,
     Membership,
     Organization,
     Proposal,
     ProposalDocument,
     ProposalEvent,
+    ProposalParty,
     ResourceFlow,
     Site,
     User,
@@ -58,12 +65,12 @@ NEXT = {
 MOVERS = {
     "sent": {"proposer"},
     "withdrawn": {"proposer"},
-    "accepted": {"receiver"},
-    "rejected": {"receiver"},
-    "in_negotiation": {"proposer", "receiver"},
-    "agreed": {"proposer", "receiver"},
-    "failed": {"proposer", "receiver"},
-    "implemented": {"proposer", "receiver"},
+    "accepted": {"receiver", "service"},
+    "rejected": {"receiver", "service"},
+    "in_negotiation": {"proposer", "receiver", "service"},
+    "agreed": {"proposer", "receiver", "service"},
+    "failed": {"proposer", "receiver", "service"},
+    "implemented": {"proposer", "receiver", "service"},
 }
 ACTIVE = ("draft", "sent", "accepted", "in_negotiation", "agreed")
 NAMED_STATES = ("accepted", "in_negotiation", "agreed", "implemented", "failed")
@@ -75,7 +82,7 @@ OTHER_PARTY = "the other party"
 @dataclass(frozen=True)
 class ProposalAccess:
     proposal: Proposal
-    role: str  # proposer | receiver | facilitator | admin
+    role: str  # proposer | receiver | service | facilitator | admin
 
 
 def _member(session: Session, principal: Principal, org_id: str | None, roles: tuple[str, ...] = WRITE_ROLES) -> bool:
@@ -99,9 +106,22 @@ def access(session: Session, principal: Principal, proposal_id: str) -> Proposal
     ):
         if _member(session, principal, org, viewer):
             return ProposalAccess(proposal, role)
+    for org in service_orgs(session, proposal):
+        if _member(session, principal, org, viewer):
+            return ProposalAccess(proposal, "service")
     if principal.is_admin:
         return ProposalAccess(proposal, "admin")
     raise Forbidden("you are not a party to this proposal")
+
+
+def parties(session: Session, proposal: Proposal) -> list[ProposalParty]:
+    """The parties of a multi-party (chain) proposal; empty for a two-party proposal."""
+    rows = session.scalars(sa.select(ProposalParty).where(ProposalParty.proposal_id == proposal.id))
+    return sorted(rows, key=lambda p: (PARTY_ROLES.index(p.role), p.organization_id))
+
+
+def service_orgs(session: Session, proposal: Proposal) -> list[str]:
+    return [p.organization_id for p in parties(session, proposal) if p.role == "service"]
 
 
 def _record(
@@ -183,6 +203,7 @@ def _open(
     proposer: str,
     receiver: str,
     facilitator: str | None,
+    snapshot: dict[str, Any] | None = None,
 ) -> Proposal:
     session = uow.session
     supply, demand = flows
@@ -196,7 +217,7 @@ def _open(
             "an open proposal for this match already exists", code="proposal_exists", details={"proposal_id": existing}
         )
     snapshot = {
-        **matching.match_for_pair(session, holder, match_id),
+        **(snapshot if snapshot is not None else matching.match_for_pair(session, holder, match_id)),
         "_orgs": {"supply": supply.organization_id, "demand": demand.organization_id},
     }
     proposal = Proposal(
@@ -215,6 +236,63 @@ def _open(
     session.flush()
     _record(session, proposal, "created", to_status="draft")
     uow.collect(DomainEvent("proposal.created", {"proposal_id": proposal.id, "status": "draft"}))
+    return proposal
+
+
+def open_chain(
+    uow: UnitOfWork,
+    principal: Principal,
+    key: str,
+    chain: dict[str, Any],
+    flows: tuple[ResourceFlow, ResourceFlow],
+    service_org_id: str,
+    service_id: str,
+) -> Proposal:
+    """A party of a chain (supplier → service → receiver) proposes it to the two others. The proposal's receiver
+    is the receiving organisation (or the supplier, when the receiver proposes); all three are its parties."""
+    supply, demand = flows
+    roles = (("supplier", supply.organization_id), ("receiver", demand.organization_id), ("service", service_org_id))
+    proposer = next((org for _, org in roles if _member(uow.session, principal, org)), None)
+    if proposer is None:
+        raise Forbidden("only a member of one of the chain's three parties can propose it")
+    receiver = demand.organization_id if proposer != demand.organization_id else supply.organization_id
+    snapshot = {
+        "chain_id": chain["id"],
+        "chain": chain,
+        "supply": chain["supply"],
+        "demand": chain["demand"],
+        "service": chain["service"],
+        "score": chain["score"],
+        "scores": chain["legs"][1].get("scores"),
+        "distance_km": chain["distance_km"],
+        "economics": chain["economics"],
+        "explanation": chain["explanation"],
+    }
+    proposal = _open(uow, {}, principal, key, flows, proposer, receiver, None, snapshot)
+    now = utcnow()
+    for role, org in roles:
+        uow.session.add(
+            ProposalParty(
+                id=new_id(),
+                proposal_id=proposal.id,
+                organization_id=org,
+                role=role,
+                service_id=service_id if role == "service" else None,
+                created_at=now,
+            )
+        )
+    uow.session.flush()
+    event = DomainEvent("proposal.chain_opened", {"proposal_id": proposal.id, "chain_id": chain["id"]})
+    uow.collect(event)
+    notify(
+        uow.session,
+        proposal,
+        ProposalAccess(proposal, "proposer"),
+        "A chain is proposed to you",
+        f"{_org_label(uow.session, proposer)} proposes an exchange through {chain['service']['name']}.",
+        {"chain_id": chain["id"]},
+        event,
+    )
     return proposal
 
 
@@ -285,6 +363,8 @@ def transition(uow: UnitOfWork, acc: ProposalAccess, status: str, note: str | No
                 "allowed_for_you": allowed_for(acc.role, current),
             },
         )
+    if status == "accepted" and not _all_accepted(uow, acc, note):
+        return proposal
     proposal.status = status
     proposal.updated_at = utcnow()
     _record(uow.session, proposal, "status", from_status=current, to_status=status, body=note)
@@ -303,6 +383,43 @@ def transition(uow: UnitOfWork, acc: ProposalAccess, status: str, note: str | No
         event,
     )
     return proposal
+
+
+def _acting_orgs(session: Session, acc: ProposalAccess) -> set[str]:
+    proposal = acc.proposal
+    if acc.role == "receiver":
+        return {proposal.receiver_org_id}
+    if acc.role == "service":
+        return set(service_orgs(session, proposal))
+    return set()
+
+
+def _all_accepted(uow: UnitOfWork, acc: ProposalAccess, note: str | None) -> bool:
+    """For a multi-party proposal, record the acting party's acceptance; True when every party but the proposer
+    has accepted (a facilitator or administrator accepts for all). A two-party proposal: always True."""
+    session, proposal = uow.session, acc.proposal
+    rows = parties(session, proposal)
+    if not rows:
+        return True
+    now = utcnow()
+    acting = _acting_orgs(session, acc)
+    for row in rows:
+        if row.accepted_at is None and (acc.role in ("facilitator", "admin") or row.organization_id in acting):
+            row.accepted_at = now
+    session.flush()
+    waiting = [r for r in rows if r.organization_id != proposal.proposer_org_id and r.accepted_at is None]
+    if not waiting:
+        return True
+    labels = ", ".join(sorted({f"{_org_label(session, r.organization_id)} ({r.role})" for r in waiting}))
+    by = ", ".join(sorted(_org_label(session, o) for o in acting))
+    body = f"accepted by {by}; waiting for {labels}" + (f": {note}" if note else "")
+    _record(session, proposal, "acceptance", body=body)
+    proposal.updated_at = now
+    waiting_ids = [r.organization_id for r in waiting]
+    event = DomainEvent("proposal.party_accepted", {"proposal_id": proposal.id, "waiting": waiting_ids})
+    uow.collect(event)
+    notify(session, proposal, acc, "A party accepted a proposal", f"Still waiting for {labels}.", {}, event)
+    return False
 
 
 def comment(uow: UnitOfWork, acc: ProposalAccess, body: str) -> ProposalEvent:
@@ -407,12 +524,15 @@ def notify(
     """In-app notifications for the members of the parties other than the one acting; tied to the domain event, whose
     handler then e-mails them and pushes them live (turash.notifications)."""
     orgs = {proposal.proposer_org_id, proposal.receiver_org_id, proposal.facilitator_org_id} - {None}
-    acting = {
-        "proposer": proposal.proposer_org_id,
-        "receiver": proposal.receiver_org_id,
-        "facilitator": proposal.facilitator_org_id,
-    }.get(acc.role)
-    notify_members(session, orgs - {acting}, "proposal", title, body, {"proposal_id": proposal.id, **data}, event)
+    orgs |= {p.organization_id for p in parties(session, proposal)}
+    by_role: dict[str, set[str | None]] = {
+        "proposer": {proposal.proposer_org_id},
+        "receiver": {proposal.receiver_org_id},
+        "facilitator": {proposal.facilitator_org_id},
+        "service": set(service_orgs(session, proposal)),
+    }
+    acting = by_role.get(acc.role, set())
+    notify_members(session, orgs - acting, "proposal", title, body, {"proposal_id": proposal.id, **data}, event)
 
 
 def list_for(
@@ -424,11 +544,18 @@ def list_for(
             Proposal.proposer_org_id.in_(mine),
             Proposal.receiver_org_id.in_(mine),
             Proposal.facilitator_org_id.in_(mine),
+            Proposal.id.in_(sa.select(ProposalParty.proposal_id).where(ProposalParty.organization_id.in_(mine))),
         )
     )
     if principal.api_key_organization_id is not None:
         key_org = principal.api_key_organization_id
-        query = query.where(sa.or_(Proposal.proposer_org_id == key_org, Proposal.receiver_org_id == key_org))
+        query = query.where(
+            sa.or_(
+                Proposal.proposer_org_id == key_org,
+                Proposal.receiver_org_id == key_org,
+                Proposal.id.in_(sa.select(ProposalParty.proposal_id).where(ProposalParty.organization_id == key_org)),
+            )
+        )
     if status:
         query = query.where(Proposal.status == status)
     total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
@@ -567,6 +694,24 @@ def view(session: Session, acc: ProposalAccess, *, detail: bool = True) -> dict[
         "created_at": proposal.created_at.isoformat(),
         "updated_at": proposal.updated_at.isoformat(),
     }
+    rows = parties(session, proposal)
+    if rows:  # a chain: every party, named from the named stage on (one's own always)
+        own_orgs = {mine} if mine else set(service_orgs(session, proposal) if acc.role == "service" else ())
+
+        def named(org_id: str) -> bool:
+            return level != "anonymous" or org_id in own_orgs
+        out["parties"] = [
+            {
+                "role": r.role,
+                "organization_id": r.organization_id if named(r.organization_id) else None,
+                "organization": _org_label(session, r.organization_id) if named(r.organization_id) else OTHER_PARTY,
+                "service_id": r.service_id,
+                "accepted": r.accepted_at is not None,
+                "accepted_at": r.accepted_at.isoformat() if r.accepted_at else None,
+            }
+            for r in rows
+        ]
+        out["chain"] = snap.get("chain_id")
     if detail:
         events = session.scalars(
             sa.select(ProposalEvent)
@@ -575,8 +720,11 @@ def view(session: Session, acc: ProposalAccess, *, detail: bool = True) -> dict[
         ).all()
         # Before the named stage the other party's people are not named either: "the other party".
         own_people: set[str] | None = None
-        if level == "anonymous" and mine is not None:
-            own_people = set(session.scalars(sa.select(Membership.user_id).where(Membership.organization_id == mine)))
+        acting_orgs = [mine] if mine is not None else (service_orgs(session, proposal) if acc.role == "service" else [])
+        if level == "anonymous" and acting_orgs:
+            own_people = set(
+                session.scalars(sa.select(Membership.user_id).where(Membership.organization_id.in_(acting_orgs)))
+            )
 
         def who(actor_id: str | None, label: str) -> str:
             if own_people is None or actor_id is None or actor_id in own_people:

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from turash.kit.codes import normalise_country, normalise_ewc
 
-ServiceKind = Literal["transport", "treatment", "storage", "maintenance", "consulting"]
+ServiceKind = Literal["transport", "treatment", "storage", "maintenance", "consulting", "heat_pump"]
 
 
 class _ServiceFields(BaseModel):
@@ -20,6 +20,15 @@ class _ServiceFields(BaseModel):
     @classmethod
     def _ewc(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else [normalise_ewc(c)[0] for c in value]
+
+    @field_validator("attributes", check_fields=False)
+    @classmethod
+    def _transform(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        """`attributes.transform` declares what the service does to a resource (docs/chains.md); checked when
+        present, the other attributes stay free-form."""
+        from turash.chains.schemas import check_attributes
+
+        return check_attributes(value)
 
 
 class ServiceCreate(_ServiceFields):
