@@ -1,7 +1,7 @@
 """multi-party chains: heat_pump service kind, proposal parties
 
 Revision ID: 0009_chains
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-07 11:45:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_chains"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
