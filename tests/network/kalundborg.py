@@ -51,7 +51,8 @@ ORGANISATIONS = {
     "avedore": ("Avedøre Power Station", "35.11", 55.6030, 12.4600),  # the illustrative alternative
     "bakery": ("Isolated Bakery", "10.71", 55.4000, 11.3500),  # no links at all
 }
-# supplier, its resource, category, quantity, unit → receiver, the resource as it needs it, exchanged (else matched only)
+# supplier, its resource, category, quantity, unit → receiver, the resource as it needs it, exchanged (else
+# matched only)
 LINKS: list[tuple[str, str, str, float | None, str | None, str, str, bool]] = [
     ("asnaes", "steam", "steam", None, None, "refinery", "process steam", True),
     ("asnaes", "steam", "steam", None, None, "novo", "process steam", True),
