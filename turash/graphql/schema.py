@@ -266,6 +266,10 @@ class Proposal:
     nda_recorded_at: str | None
     created_at: str
     updated_at: str
+    parties: JSON | None = strawberry.field(
+        default=None, description="A chain proposal's three parties (supplier, service provider, receiver)."
+    )
+    chain: str | None = strawberry.field(default=None, description="The chain a three-party proposal came from.")
     history: JSON | None = strawberry.field(default=None, description="The audit trail (detail views only).")
     documents: JSON | None = None
     comments: JSON | None = None
