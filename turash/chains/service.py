@@ -317,53 +317,20 @@ def for_flow(
 def query(
     session: Session, holder: dict[str, Any], body: dict[str, Any], *, lat: float, lon: float, nace: str | None,
     top: int, radius_km: float,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Chains for an ad-hoc supply (not saved): the supply is added to a copy of the index for this call."""
-    from turash.flows.service import prepare
-
-    values = dict(body)
-    problems = prepare(values, nace=nace)
-    if problems:
-        raise ValidationFailed("the query is not valid", details=[{"field": c, "message": m} for c, m in problems])
+    values = matching.prepared_query(body, nace)
     st = matching.state(session, holder)
-    columns = matching_repository.FlowColumns()
-    added = columns.add(
-        st.catalog.class_index,
-        best=values.get("resource_class"),
-        candidates=values.get("resource_classes"),
-        lat=lat,
-        lon=lon,
-        direction="supply",
-        category=values.get("category"),
-        kind=values.get("quantity_kind"),
-        quantity_si=values.get("quantity_si"),
-        temperature=values.get("temperature_c"),
-        pressure=values.get("pressure_bar"),
-        purity=values.get("purity_pct"),
-        hazardous=values.get("hazardous"),
-        permits={},
-        available_from=values.get("available_from"),
-        available_to=values.get("available_to"),
-        schedule=values.get("schedule"),
-        price=values.get("price_eur_per_unit"),
-        precision=values.get("precision"),
-        inferred=False,
-        org=int(st.index.flows.org.max(initial=-1)) + 1_000_000,  # nobody's: no counterpart is excluded
-    )
-    if not added:
-        raise ValidationFailed(
-            f"the catalogue cannot tell what {values['resource']!r} is; describe the resource in other words or add "
-            "an EWC code",
-            code="resource_not_understood",
-        )
+    # nobody's organisation: no counterpart is excluded as its own
+    flow = matching.ad_hoc_flow(st, values, lat=lat, lon=lon, direction="supply",
+                                org=int(st.index.flows.org.max(initial=-1)) + 1_000_000)
     key = len(st.flows.info)
-    flow = columns.arrays(np.array([key], dtype=np.int64))
     best = values.get("resource_class")
     me = FlowInfo(
         matching.QUERY_FLOW_ID, "", "(your query)", "(your query)", values["resource"], best, False,
         body.get("country"), "supply", values.get("category") or "", "", values.get("ewc_code"),
         get_catalog().get(best).name if best else None, nace,
-    )  # fmt: skip
+    )
     view = replace(st, flows=st.flows.plus(me), index=st.index.update(added=flow), results={})
     ctx = context(session, {}, st=view)
     row = int(ctx.index.rows_of(np.array([key], np.int64))[0])

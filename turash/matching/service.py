@@ -31,6 +31,7 @@ from turash.matching import outcomes, output, repository, sectors
 from turash.matching.engine import (
     SCORE_NAMES,
     Compatibility,
+    FlowArrays,
     MatchIndex,
     MatchParams,
     MatchResult,
@@ -599,27 +600,23 @@ def announce(session: Session, fresh: list[dict[str, Any]]) -> DomainEvent | Non
 QUERY_FLOW_ID = "query"
 
 
-def query(
-    session: Session,
-    holder: dict[str, Any],
-    body: dict[str, Any],
-    *,
-    lat: float,
-    lon: float,
-    nace: str | None,
-    request: MatchRequest,
-) -> list[dict[str, Any]]:
-    """Match an ad-hoc flow against the register without saving it."""
-    started = time.perf_counter()
-    span = tracing.begin("match.query", lat=lat, lon=lon)
+def prepared_query(body: dict[str, Any], nace: str | None) -> dict[str, Any]:
+    """An ad-hoc flow's fields, normalised as a saved flow's are; ValidationFailed naming each bad field."""
     from turash.flows.service import prepare
-    from turash.matching.engine import match_one
 
     values = dict(body)
     problems = prepare(values, nace=nace)
     if problems:
         raise ValidationFailed("the query is not valid", details=[{"field": c, "message": m} for c, m in problems])
-    st = state(session, holder)
+    return values
+
+
+def ad_hoc_flow(
+    st: MatchingState, values: dict[str, Any], *, lat: float, lon: float, direction: str, org: int | None = None
+) -> FlowArrays:
+    """An unsaved flow as the engine's arrays, with key `len(st.flows.info)` (one past the register) and, unless
+    given, an organisation of its own (so no counterpart is excluded as its own). ValidationFailed when the
+    catalogue cannot tell what it is."""
     columns = repository.FlowColumns()
     added = columns.add(
         st.catalog.class_index,
@@ -627,7 +624,7 @@ def query(
         candidates=values.get("resource_classes"),
         lat=lat,
         lon=lon,
-        direction=values["direction"],
+        direction=direction,
         category=values.get("category"),
         kind=values.get("quantity_kind"),
         quantity_si=values.get("quantity_si"),
@@ -642,7 +639,7 @@ def query(
         price=values.get("price_eur_per_unit"),
         precision=values.get("precision"),
         inferred=False,
-        org=int(st.index.flows.org.max(initial=-1)) + 1,
+        org=int(st.index.flows.org.max(initial=-1)) + 1 if org is None else org,
     )
     if not added:
         raise ValidationFailed(
@@ -650,8 +647,27 @@ def query(
             "in other words or add an EWC code",
             code="resource_not_understood",
         )
-    key = len(st.flows.info)
-    flow = columns.arrays(np.array([key], dtype=np.int64))
+    return columns.arrays(np.array([len(st.flows.info)], dtype=np.int64))
+
+
+def query(
+    session: Session,
+    holder: dict[str, Any],
+    body: dict[str, Any],
+    *,
+    lat: float,
+    lon: float,
+    nace: str | None,
+    request: MatchRequest,
+) -> list[dict[str, Any]]:
+    """Match an ad-hoc flow against the register without saving it."""
+    started = time.perf_counter()
+    span = tracing.begin("match.query", lat=lat, lon=lon)
+    from turash.matching.engine import match_one
+
+    values = prepared_query(body, nace)
+    st = state(session, holder)
+    flow = ad_hoc_flow(st, values, lat=lat, lon=lon, direction=values["direction"])
     params = request.params()
     result = match_one(st.index, flow, 0, params)
     # the explanation and the economics read both sides by row: a small index of the query and its counterparts
