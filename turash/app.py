@@ -54,6 +54,7 @@ TAGS = [
     {"name": "proposals", "description": "Deals: proposals, their states and trail, staged disclosure, notifications."},
     {"name": "facilitation", "description": "Facilitators, the marketplace of facilitated matches, claims, outcomes."},
     {"name": "notifications", "description": "Preferences, webhooks and the live WebSocket (/api/v1/ws)."},
+    {"name": "search", "description": "Full-text, typo-tolerant, faceted search near a point."},
     {"name": "system", "description": "Health and metadata."},
 ]
 
@@ -343,6 +344,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     from turash.organizations.endpoints import router as organizations_router
     from turash.potential.endpoints import router as potential_router
     from turash.proposals.endpoints import router as proposals_router
+    from turash.search.endpoints import router as search_router
     from turash.services.endpoints import router as services_router
     from turash.sites.endpoints import router as sites_router
     from turash.webshell.endpoints import router as webshell_router
@@ -408,6 +410,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         facilitation_router,
         notifications_router,
         ingestion_router,
+        search_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

@@ -27,6 +27,7 @@ from turash.models.notification import (
 )
 from turash.models.organization import MEMBER_ROLES, ORGANIZATION_KINDS, Membership, Organization
 from turash.models.proposal import PROPOSAL_STATES, Notification, Proposal, ProposalDocument, ProposalEvent
+from turash.models.search import SEARCH_KINDS, SearchDocument
 from turash.models.service_offering import SERVICE_KINDS, ServiceOffering
 from turash.models.site import Site
 from turash.models.user import ApiKey, User
@@ -41,6 +42,7 @@ __all__ = [
     "ORGANIZATION_KINDS",
     "PRECISIONS",
     "PROPOSAL_STATES",
+    "SEARCH_KINDS",
     "SERVICE_KINDS",
     "ApiKey",
     "AuditEntry",
@@ -68,6 +70,7 @@ __all__ = [
     "QuarantinedRow",
     "ReadingRollup",
     "ResourceFlow",
+    "SearchDocument",
     "ServiceOffering",
     "Site",
     "User",

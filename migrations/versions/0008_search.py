@@ -1,0 +1,45 @@
+"""search: one document per organisation, site, flow and service, kept by triggers; FTS5 on SQLite, tsvector +
+pg_trgm GIN indexes on PostgreSQL (turash/search/index.py)
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-07 11:40:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from turash.search import index
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "search_documents",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("ref_id", sa.String(length=32), nullable=False),
+        sa.Column("organization_id", sa.String(length=32), nullable=True),
+        sa.Column("title", sa.Text(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("classes", sa.Text(), nullable=False),
+        sa.CheckConstraint("kind IN ('organization', 'site', 'flow', 'service')", name=op.f("ck_search_documents_kind")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_search_documents")),
+        sa.UniqueConstraint("kind", "ref_id", name=op.f("uq_search_documents_kind_ref_id")),
+    )
+    with op.batch_alter_table("search_documents", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_search_documents_organization_id"), ["organization_id"], unique=False)
+    index.install(op.get_bind())
+
+
+def downgrade() -> None:
+    index.uninstall(op.get_bind())
+    with op.batch_alter_table("search_documents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_search_documents_organization_id"))
+    op.drop_table("search_documents")
