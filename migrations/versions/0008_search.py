@@ -29,7 +29,9 @@ def upgrade() -> None:
         sa.Column("title", sa.Text(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("classes", sa.Text(), nullable=False),
-        sa.CheckConstraint("kind IN ('organization', 'site', 'flow', 'service')", name=op.f("ck_search_documents_kind")),
+        sa.CheckConstraint(
+            "kind IN ('organization', 'site', 'flow', 'service')", name=op.f("ck_search_documents_kind")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_search_documents")),
         sa.UniqueConstraint("kind", "ref_id", name=op.f("uq_search_documents_kind_ref_id")),
     )

@@ -140,6 +140,14 @@ def test_typos_still_find_the_flow(alice: Api, park: dict[str, Any], query: str,
     assert _first_flow(result)["title"] == expected, (query, _titles(result))
 
 
+@pytest.mark.parametrize("query", ["Rordal kiln", "rørdahl kiln line", "Roerdal"])
+def test_names_the_catalogue_does_not_know_tolerate_typos_and_diacritics(
+    alice: Api, park: dict[str, Any], query: str
+) -> None:
+    result = search(alice, q=query, kind="site")
+    assert _titles(result)[:1] == ["Rørdal kiln line"], (query, _titles(result))
+
+
 @pytest.mark.parametrize("query", ["Flugasche", "cendres volantes"])
 def test_catalogue_synonyms_in_other_languages(alice: Api, park: dict[str, Any], query: str) -> None:
     result = search(alice, q=query, kind="flow")
@@ -235,7 +243,7 @@ def test_index_follows_a_bulk_import_and_a_reindex(session: Session) -> None:
     assert report.imported == 6
     session.flush()
     result = service.search(session, None, service.SearchQuery(q="pozzolanic additive"))
-    assert [h.title for h in result.items][0] == "pozzolanic additive for blended cement"
+    assert result.items[0].title == "pozzolanic additive for blended cement"
     assert service.search(session, None, service.SearchQuery(q="flue gas condensaton")).items[0].title == (
         "surplus heat from flue gas condensation"
     )

@@ -19,7 +19,9 @@ def search(
     uow: UowDep,
     principal: PrincipalDep,
     page: PageDep,
-    q: Annotated[str | None, Query(max_length=200, description="Search text; typos and synonyms are tolerated.")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Search text; typos and synonyms are tolerated.")
+    ] = None,
     kind: Annotated[
         list[str] | None, Query(description="organization, site, flow or service; repeat or comma-separate")
     ] = None,

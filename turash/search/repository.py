@@ -44,9 +44,9 @@ class Filters:
     @property
     def flow_only(self) -> bool:
         """A filter only flows have (direction, category, class, precision, hazard) leaves only flows."""
-        return any(
-            v is not None for v in (self.direction, self.category, self.precision, self.hazardous)
-        ) or bool(self.resource_classes)
+        return any(v is not None for v in (self.direction, self.category, self.precision, self.hazardous)) or bool(
+            self.resource_classes
+        )
 
 
 @dataclass(frozen=True)
@@ -63,30 +63,30 @@ class Candidate:
 
 
 # ------------------------------------------------------------------------------------------------- text hits
-def sqlite_hits(match: str) -> sa.Subquery:
+def sqlite_hits(match: str) -> sa.CTE:
     """Documents matching an FTS5 expression, relevance = -bm25 (bm25 is better when lower)."""
     w_title, w_body, w_classes = BM25_WEIGHTS
     return (
         sa.text(
-            f"SELECT d.kind AS kind, d.ref_id AS ref_id, -bm25(search_fts, {w_title}, {w_body}, {w_classes}) "
+            f"SELECT d.kind AS kind, d.ref_id AS ref_id, -bm25(search_fts, {w_title}, {w_body}, {w_classes}) "  # noqa: S608 - constants  # nosec B608
             "AS relevance, d.title AS title FROM search_fts JOIN search_documents d ON d.id = search_fts.rowid "
             "WHERE search_fts MATCH :match"
         )
         .bindparams(match=match)
         .columns(kind=sa.String, ref_id=sa.String, relevance=sa.Float, title=sa.Text)
-        .subquery("hits")
+        .cte("hits")
     )
 
 
-def postgres_hits(session: Session, tsquery: str | None, text: str, classes: Sequence[str]) -> sa.Subquery:
-    """Documents whose tsvector matches, whose text is trigram-close to the query, or of a class the catalogue read
-    in the query. Relevance: ts_rank (weighted title A, body B) + word_similarity + a class bonus."""
+def postgres_hits(session: Session, tsquery: str | None, text: str, classes: Sequence[str], *, fuzzy: bool) -> sa.CTE:
+    """Documents whose tsvector matches, of a class the catalogue read in the query, or (`fuzzy`) whose text is
+    trigram-close to the query. Relevance: ts_rank (weighted title A, body B) + word_similarity + a class bonus."""
     session.execute(
         sa.text("SELECT set_config('pg_trgm.word_similarity_threshold', :t, true)"), {"t": str(TRIGRAM_THRESHOLD)}
     )
     tsv, trgm, cls = index.PG_TSVECTOR, index.PG_TRGM_TEXT, index.PG_CLASSES
     ts = "to_tsquery('simple'::regconfig, :tsq)"
-    conditions = [f"turash_unaccent(:q) <% {trgm}"]
+    conditions = [f"turash_unaccent(:q) <% {trgm}"] if fuzzy else []
     rank = [f"word_similarity(turash_unaccent(:q), {trgm})"]
     params: dict[str, Any] = {"q": text}
     if tsquery:
@@ -99,17 +99,13 @@ def postgres_hits(session: Session, tsquery: str | None, text: str, classes: Seq
         params["classes"] = list(classes)
     return (
         sa.text(
-            f"SELECT d.kind AS kind, d.ref_id AS ref_id, {' + '.join(rank)} AS relevance, d.title AS title "
-            f"FROM search_documents d WHERE {' OR '.join(conditions)}"
+            f"SELECT d.kind AS kind, d.ref_id AS ref_id, {' + '.join(rank)} AS relevance, d.title AS title "  # noqa: S608 - constants; values are bound  # nosec B608
+            f"FROM search_documents d WHERE {' OR '.join(conditions) or 'false'}"
         )
         .bindparams(**params)
         .columns(kind=sa.String, ref_id=sa.String, relevance=sa.Float, title=sa.Text)
-        .subquery("hits")
+        .cte("hits")
     )
-
-
-def count_hits(session: Session, hits: sa.Subquery) -> int:
-    return int(session.scalar(sa.select(sa.func.count()).select_from(hits)) or 0)
 
 
 # --------------------------------------------------------------------------------------------- vocabulary
@@ -140,15 +136,20 @@ def _scope(principal: Principal | None, column: Any) -> sa.ColumnElement[bool]:
     return sa.true() if principal is None else visible_to(principal, column)
 
 
-def _relevance(hits: sa.Subquery | None) -> sa.ColumnElement[Any]:
+def _relevance(hits: sa.CTE | None) -> sa.ColumnElement[Any]:
     return hits.c.relevance if hits is not None else sa.literal(1.0, sa.Float)
 
 
-def _title(hits: sa.Subquery | None) -> sa.ColumnElement[Any]:
-    return hits.c.title if hits is not None else sa.null()
+_NULL_TEXT = sa.cast(sa.null(), sa.String)
+_NULL_FLOAT = sa.cast(sa.null(), sa.Float)
+_NULL_BOOL = sa.cast(sa.null(), sa.Boolean)
 
 
-def _join_hits(query: sa.Select[Any], hits: sa.Subquery | None, kind: str, id_column: Any) -> sa.Select[Any]:
+def _title(hits: sa.CTE | None) -> sa.ColumnElement[Any]:
+    return hits.c.title if hits is not None else _NULL_TEXT
+
+
+def _join_hits(query: sa.Select[Any], hits: sa.CTE | None, kind: str, id_column: Any) -> sa.Select[Any]:
     if hits is None:
         return query
     return query.join(hits, sa.and_(hits.c.kind == kind, hits.c.ref_id == id_column))
@@ -156,13 +157,13 @@ def _join_hits(query: sa.Select[Any], hits: sa.Subquery | None, kind: str, id_co
 
 def _near(session: Session, flt: Filters, table: sa.Table) -> tuple[Any, sa.ColumnElement[bool] | None]:
     if flt.lat is None or flt.lon is None:
-        return sa.null(), None
+        return _NULL_FLOAT, None
     distance = spatial.distance_km(session, table, flt.lat, flt.lon)
     within = None if flt.radius_km is None else spatial.within_km(session, table, flt.lat, flt.lon, flt.radius_km)
     return distance, within
 
 
-def _flows(session: Session, principal: Principal | None, flt: Filters, hits: sa.Subquery | None) -> sa.Select[Any]:
+def _flows(session: Session, principal: Principal | None, flt: Filters, hits: sa.CTE | None) -> sa.Select[Any]:
     sites = Site.__table__
     distance, within = _near(session, flt, sites)  # type: ignore[arg-type]
     query = sa.select(
@@ -202,7 +203,7 @@ def _flows(session: Session, principal: Principal | None, flt: Filters, hits: sa
     return query
 
 
-def _sites(session: Session, principal: Principal | None, flt: Filters, hits: sa.Subquery | None) -> sa.Select[Any]:
+def _sites(session: Session, principal: Principal | None, flt: Filters, hits: sa.CTE | None) -> sa.Select[Any]:
     distance, within = _near(session, flt, Site.__table__)  # type: ignore[arg-type]
     query = sa.select(
         sa.literal("site").label("kind"),
@@ -212,13 +213,13 @@ def _sites(session: Session, principal: Principal | None, flt: Filters, hits: sa
         Site.lat,
         Site.lon,
         distance.label("distance_km"),
-        sa.null().label("direction"),
-        sa.null().label("category"),
-        sa.null().label("resource_class"),
+        _NULL_TEXT.label("direction"),
+        _NULL_TEXT.label("category"),
+        _NULL_TEXT.label("resource_class"),
         Site.country,
         Site.nace,
-        sa.null().label("precision"),
-        sa.null().label("hazardous"),
+        _NULL_TEXT.label("precision"),
+        _NULL_BOOL.label("hazardous"),
         _title(hits).label("title"),
     ).select_from(Site)
     query = _join_hits(query, hits, "site", Site.id).where(_scope(principal, Site.organization_id))
@@ -231,12 +232,10 @@ def _sites(session: Session, principal: Principal | None, flt: Filters, hits: sa
     return query
 
 
-def _organizations(
-    session: Session, principal: Principal | None, flt: Filters, hits: sa.Subquery | None
-) -> sa.Select[Any]:
+def _organizations(session: Session, principal: Principal | None, flt: Filters, hits: sa.CTE | None) -> sa.Select[Any]:
     """Organisations have no position of their own: near a point means one of their sites is; the distance is the
     nearest site's."""
-    distance: Any = sa.null()
+    distance: Any = _NULL_FLOAT
     if flt.lat is not None and flt.lon is not None:
         near = aliased(Site, name="near_site")
         distance = (
@@ -249,16 +248,16 @@ def _organizations(
         Organization.id,
         _relevance(hits).label("relevance"),
         Organization.id.label("organization_id"),
-        sa.null().label("lat"),
-        sa.null().label("lon"),
+        _NULL_FLOAT.label("lat"),
+        _NULL_FLOAT.label("lon"),
         distance.label("distance_km"),
-        sa.null().label("direction"),
-        sa.null().label("category"),
-        sa.null().label("resource_class"),
+        _NULL_TEXT.label("direction"),
+        _NULL_TEXT.label("category"),
+        _NULL_TEXT.label("resource_class"),
         Organization.country,
         Organization.nace,
-        sa.null().label("precision"),
-        sa.null().label("hazardous"),
+        _NULL_TEXT.label("precision"),
+        _NULL_BOOL.label("hazardous"),
         _title(hits).label("title"),
     ).select_from(Organization)
     query = _join_hits(query, hits, "organization", Organization.id).where(_scope(principal, Organization.id))
@@ -280,11 +279,9 @@ def _organizations(
     return query
 
 
-def _services(
-    session: Session, principal: Principal | None, flt: Filters, hits: sa.Subquery | None
-) -> sa.Select[Any]:
+def _services(session: Session, principal: Principal | None, flt: Filters, hits: sa.CTE | None) -> sa.Select[Any]:
     """A service is placed at the centre of the area it serves; one without a centre has no distance."""
-    distance: Any = sa.null()
+    distance: Any = _NULL_FLOAT
     lat, lon = ServiceOffering.center_lat, ServiceOffering.center_lon
     if flt.lat is not None and flt.lon is not None:
         distance = sa.func.turash_distance_km(lat, lon, flt.lat, flt.lon)
@@ -296,13 +293,13 @@ def _services(
         lat.label("lat"),
         lon.label("lon"),
         distance.label("distance_km"),
-        sa.null().label("direction"),
-        sa.null().label("category"),
-        sa.null().label("resource_class"),
-        sa.null().label("country"),
-        sa.null().label("nace"),
-        sa.null().label("precision"),
-        sa.null().label("hazardous"),
+        _NULL_TEXT.label("direction"),
+        _NULL_TEXT.label("category"),
+        _NULL_TEXT.label("resource_class"),
+        _NULL_TEXT.label("country"),
+        _NULL_TEXT.label("nace"),
+        _NULL_TEXT.label("precision"),
+        _NULL_BOOL.label("hazardous"),
         _title(hits).label("title"),
     ).select_from(ServiceOffering)
     query = _join_hits(query, hits, "service", ServiceOffering.id)
@@ -331,9 +328,7 @@ _KIND_QUERIES = {"organization": _organizations, "site": _sites, "flow": _flows,
 FACET_COLUMNS = ("direction", "category", "resource_class", "country", "nace", "precision", "hazardous")
 
 
-def candidates(
-    session: Session, principal: Principal | None, flt: Filters, hits: sa.Subquery | None
-) -> list[Candidate]:
+def candidates(session: Session, principal: Principal | None, flt: Filters, hits: sa.CTE | None) -> list[Candidate]:
     """Every record of the requested kinds that the text matched (all of them without text), passes the filters and
     the caller may read."""
     kinds = flt.kinds or tuple(_KIND_QUERIES)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from turash.auth.service import Principal
 from turash.catalog import get_catalog
+from turash.catalog.text import fold_a, fold_b
 from turash.kit.errors import ValidationFailed
 from turash.models import CATEGORIES, DIRECTIONS, PRECISIONS, SEARCH_KINDS
 from turash.search import repository
@@ -215,45 +216,77 @@ class Plan:
     prefixes: set[str]  # folded prefixes a highlight marks
 
 
-def _word_alternatives(vocab: list[str], vocab_set: frozenset[str], word: str) -> tuple[list[str], set[str]]:
+class Vocabulary:
+    """The index's terms, sorted (prefix look-ups), and by their two folds (`rørdal` under `rordal` and
+    `roerdal`, turash.catalog.text), for matching the spellings the tokenizer keeps apart."""
+
+    def __init__(self, terms: list[str]) -> None:
+        self.terms = terms
+        self.known = frozenset(terms)
+        by_fold: dict[str, list[str]] = {}
+        for term in terms:
+            if "_" in term:  # class ids are matched through the catalogue instead
+                continue
+            for key in {fold_a(term), fold_b(term)}:
+                by_fold.setdefault(key, []).append(term)
+        self.by_fold = by_fold
+        self.fold_keys = list(by_fold)
+
+
+_vocabulary_cache: list[Vocabulary] = []
+
+
+def _vocabulary(session: Session) -> Vocabulary:
+    terms = repository.vocabulary(session)
+    cached = _vocabulary_cache[0] if _vocabulary_cache else None
+    if cached is None or cached.terms is not terms:
+        cached = Vocabulary(terms)
+        _vocabulary_cache[:] = [cached]
+    return cached
+
+
+def _word_alternatives(vocab: Vocabulary, word: str) -> tuple[list[str], set[str]]:
     """FTS5 alternatives for one query word, and the index terms they stand for (for highlighting)."""
     alternatives: list[str] = []
     terms: set[str] = set()
-    if _known(vocab, word) or (len(word) >= 3 and _starts(vocab, word)):
+    if _known(vocab.terms, word) or (len(word) >= 3 and _starts(vocab.terms, word)):
         alternatives.append(_quote(word) + ("*" if len(word) >= 3 else ""))
         terms.add(word)
         return alternatives, terms
+    variants = {fold_a(word), fold_b(word)}
+    for key in variants:
+        for term in vocab.by_fold.get(key, ()):
+            terms.add(term)
     cutoff = _fuzzy_cutoff(word)
-    if cutoff is not None:
-        for term, _score, _i in process.extract(
-            word, vocab, scorer=fuzz.ratio, score_cutoff=cutoff, limit=MAX_ALTERNATIVES
-        ):
-            if "_" not in term:  # class ids are matched through the catalogue instead
-                alternatives.append(_quote(term))
-                terms.add(term)
+    if not terms and cutoff is not None:
+        for key in variants:
+            for found, _score, _i in process.extract(
+                key, vocab.fold_keys, scorer=fuzz.ratio, score_cutoff=cutoff, limit=MAX_ALTERNATIVES
+            ):
+                terms.update(vocab.by_fold[found])
+    alternatives.extend(_quote(t) for t in sorted(terms))
     if len(word) >= 6:
         for cut in range(3, len(word) - 2):
             left, right = word[:cut], word[cut:]
-            if left in vocab_set and right in vocab_set:
+            if left in vocab.known and right in vocab.known:
                 alternatives.append(_quote(f"{left} {right}"))
                 terms.update((left, right))
     return alternatives, terms
 
 
 def plan_sqlite(session: Session, text: str, classes: list[str]) -> Plan:
-    vocab = repository.vocabulary(session)
-    vocab_set = frozenset(vocab)
+    vocab = _vocabulary(session)
     query_words = words(text)[:MAX_QUERY_WORDS]
     groups: list[str] = []
     terms: set[str] = set()
     i = 0
     while i < len(query_words):
         word = query_words[i]
-        alternatives, found = _word_alternatives(vocab, vocab_set, word)
-        if i + 1 < len(query_words) and word + query_words[i + 1] in vocab_set:
+        alternatives, found = _word_alternatives(vocab, word)
+        if i + 1 < len(query_words) and word + query_words[i + 1] in vocab.known:
             # `fly ash` typed apart, `flyash` in the index: either form
             glued = word + query_words[i + 1]
-            nxt, nxt_found = _word_alternatives(vocab, vocab_set, query_words[i + 1])
+            nxt, nxt_found = _word_alternatives(vocab, query_words[i + 1])
             both = f"({' OR '.join(alternatives)}) AND ({' OR '.join(nxt)})" if alternatives and nxt else None
             groups.append(f"({both} OR {_quote(glued)})" if both else _quote(glued))
             terms.update(found | nxt_found | {glued})
@@ -280,7 +313,9 @@ def plan_postgres(text: str, classes: list[str]) -> Plan:
     query_words = words(text)[:MAX_QUERY_WORDS]
     # `words` yields letters and digits only, so the tsquery text needs no escaping (and is bound as a parameter).
     groups = [f"{w}:*" for w in query_words]
-    return Plan(groups=groups, classes=classes, terms=set(query_words), prefixes={w for w in query_words if len(w) >= 3})
+    return Plan(
+        groups=groups, classes=classes, terms=set(query_words), prefixes={w for w in query_words if len(w) >= 3}
+    )
 
 
 def _text_candidates(
@@ -289,12 +324,16 @@ def _text_candidates(
     classes = query_classes(text)
     if session.get_bind().dialect.name == "postgresql":
         plan = plan_postgres(text, classes)
-        for conjunction in (" & ", " | "):
+        # all words as written first; trigram closeness only when they find nothing (`fly ash` must not bring
+        # `bottom ash` along, which shares half its trigrams); then any word
+        stages = [(" & ", False), (" & ", True)] + ([(" | ", True)] if len(plan.groups) > 1 else [])
+        found: list[Candidate] = []
+        for conjunction, fuzzy in stages:
             tsquery = conjunction.join(plan.groups) if plan.groups else None
-            hits = repository.postgres_hits(session, tsquery, fold(text), classes)
+            hits = repository.postgres_hits(session, tsquery, fold(text), classes, fuzzy=fuzzy)
             found = repository.candidates(session, principal, flt, hits)
-            if found or len(plan.groups) < 2:
-                return found, plan
+            if found:
+                break
         return found, plan
     plan = plan_sqlite(session, text, classes)
     found = []
