@@ -25,7 +25,6 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("ref_id", sa.String(length=32), nullable=False),
-        sa.Column("organization_id", sa.String(length=32), nullable=True),
         sa.Column("title", sa.Text(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("classes", sa.Text(), nullable=False),
@@ -35,13 +34,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_search_documents")),
         sa.UniqueConstraint("kind", "ref_id", name=op.f("uq_search_documents_kind_ref_id")),
     )
-    with op.batch_alter_table("search_documents", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_search_documents_organization_id"), ["organization_id"], unique=False)
     index.install(op.get_bind())
 
 
 def downgrade() -> None:
     index.uninstall(op.get_bind())
-    with op.batch_alter_table("search_documents", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_search_documents_organization_id"))
     op.drop_table("search_documents")

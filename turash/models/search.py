@@ -26,7 +26,6 @@ class SearchDocument(Base):
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(sa.String(16))
     ref_id: Mapped[str] = mapped_column(sa.String(32))
-    organization_id: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     title: Mapped[str] = mapped_column(sa.Text)
     body: Mapped[str] = mapped_column(sa.Text)
     # Resource class ids (space-separated): a catalogue synonym in a query finds the flows of its class.

@@ -21,18 +21,18 @@ from sqlalchemy import Connection, text
 # What each kind contributes: title (weighted high), body, and resource class ids. `{where}` picks the rows.
 # Organisation names go into the body of their sites, flows and services, so "Aalborg fly ash" finds the flow.
 _ORGANIZATION = """
-SELECT 'organization', o.id, o.id, o.name,
+SELECT 'organization', o.id, o.name,
        coalesce(o.description, '') || ' ' || coalesce(o.nace, '') || ' ' || o.kind || ' ' || coalesce(o.country, ''),
        ''
 FROM organizations o WHERE {where}"""
 _SITE = """
-SELECT 'site', s.id, s.organization_id, s.name,
+SELECT 'site', s.id, s.name,
        coalesce(s.city, '') || ' ' || coalesce(s.address, '') || ' ' || coalesce(s.description, '') || ' '
        || coalesce(s.nace, '') || ' ' || o.name,
        ''
 FROM sites s JOIN organizations o ON o.id = s.organization_id WHERE {where}"""
 _FLOW = """
-SELECT 'flow', f.id, f.organization_id, f.resource,
+SELECT 'flow', f.id, f.resource,
        coalesce(f.description, '') || ' ' || coalesce(replace(f.resource_class, '_', ' '), '') || ' '
        || coalesce(f.category, '') || ' ' || coalesce(f.ewc_code, '') || ' ' || s.name || ' ' || coalesce(s.city, '')
        || ' ' || o.name,
@@ -40,7 +40,7 @@ SELECT 'flow', f.id, f.organization_id, f.resource,
 FROM resource_flows f JOIN sites s ON s.id = f.site_id JOIN organizations o ON o.id = f.organization_id
 WHERE {where}"""
 _SERVICE = """
-SELECT 'service', v.id, v.organization_id, v.name,
+SELECT 'service', v.id, v.name,
        coalesce(v.description, '') || ' ' || v.kind || ' ' || coalesce({resources}, '') || ' ' || o.name,
        ''
 FROM service_offerings v JOIN organizations o ON o.id = v.organization_id WHERE {where}"""
@@ -51,9 +51,8 @@ _RESOURCES = {
 }
 
 _UPSERT = """
-INSERT INTO search_documents (kind, ref_id, organization_id, title, body, classes) {select}
-ON CONFLICT (kind, ref_id) DO UPDATE SET organization_id = excluded.organization_id, title = excluded.title,
-  body = excluded.body, classes = excluded.classes"""
+INSERT INTO search_documents (kind, ref_id, title, body, classes) {select}
+ON CONFLICT (kind, ref_id) DO UPDATE SET title = excluded.title, body = excluded.body, classes = excluded.classes"""
 
 
 def _upsert(template: str, where: str, dialect: str) -> str:
@@ -250,7 +249,7 @@ def rebuild(conn: Connection) -> int:
     conn.exec_driver_sql("DELETE FROM search_documents")
     for _table, _kind, template, _key, _columns, _dependents in _SOURCES:
         conn.exec_driver_sql(
-            "INSERT INTO search_documents (kind, ref_id, organization_id, title, body, classes) "
+            "INSERT INTO search_documents (kind, ref_id, title, body, classes) "
             + template.format(where="1 = 1", resources=_RESOURCES[dialect])
         )
     if dialect == "sqlite":

@@ -1,0 +1,232 @@
+"""Search benchmark on SYNTHETIC data: 100k records (organisations, sites, flows, services), fixed seed.
+
+    python bench/bench_search.py [--records 100000] [--repeat 25] [--no-postgres] [--pg-url postgresql+psycopg://...]
+
+The data is synthetic, not real: organisation names from syllables, resource texts from the catalogue's own
+English and German synonyms with random modifiers, points scattered around 40 European industrial towns. For
+SQLite (a fresh file) and, when reachable, PostgreSQL (a throw-away database) it prints:
+- load: the bulk insert of every row through turash.kit.bulk, with the search triggers writing the index as it goes;
+- rebuild: `turash search --reindex` (every document rewritten; on SQLite one FTS5 rebuild pass);
+- query latency p50/p99 over `--repeat` runs of each query type through turash.search.service.search (as the
+  system, no per-user scoping; the first run warms the vocabulary cache and is not counted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
+
+from turash.catalog import get_catalog  # noqa: E402
+from turash.kit import migrations  # noqa: E402
+from turash.kit.bulk import insert_rows  # noqa: E402
+from turash.kit.db import make_engine, session_factory  # noqa: E402
+from turash.models import Organization, ResourceFlow, ServiceOffering, Site  # noqa: E402
+from turash.models.base import new_ids  # noqa: E402
+from turash.search import service  # noqa: E402
+
+SEED = 20261207
+TOWNS = [(50.0 + (i % 8) * 1.3, 2.0 + (i // 8) * 3.1) for i in range(40)]
+SYLLABLES = ["nor", "ka", "tal", "vik", "berg", "lin", "sta", "ro", "mar", "hol", "dal", "sen", "ver", "gren"]
+MODIFIERS = ["dry", "wet", "from kiln", "from boiler", "filtered", "surplus", "residual", "low grade", "bulk", ""]
+QUERIES: list[tuple[str, dict[str, Any]]] = [
+    ("exact 'fly ash'", {"q": "fly ash"}),
+    ("typo 'gypsun'", {"q": "gypsun"}),
+    ("typo 'brewery spent grian'", {"q": "brewery spent grian"}),
+    ("synonym 'Flugasche'", {"q": "Flugasche"}),
+    ("text + 50 km radius", {"q": "waste heat", "lat": 52.6, "lon": 5.1, "radius_km": 50.0}),
+    ("facets only: supply flows in DE", {"kinds": ("flow",), "direction": "supply", "country": "DE"}),
+    ("no text, 20 km radius", {"lat": 52.6, "lon": 5.1, "radius_km": 20.0}),
+]
+
+
+def _name(rng: random.Random) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+
+
+def synthetic_rows(records: int) -> dict[str, list[dict[str, Any]]]:
+    """About 5 % organisations, 10 % sites, 80 % flows, 5 % services (SYNTHETIC)."""
+    rng = random.Random(SEED)
+    catalog = get_catalog()
+    texts: list[tuple[str, str]] = []  # (text, class id)
+    for cid in catalog.class_ids:
+        rc = catalog.get(cid)
+        texts.append((rc.name, cid))
+        texts.extend((t, cid) for t in rc.synonyms.get("de", ())[:2])
+    n_orgs, n_sites, n_services = records // 20, records // 10, records // 20
+    n_flows = records - n_orgs - n_sites - n_services
+    org_ids, site_ids = new_ids(n_orgs), new_ids(n_sites)
+    orgs = [
+        {
+            "id": oid,
+            "name": f"{_name(rng)} {rng.choice(['Industries', 'Werke', 'Energie', 'Cement', 'Foods', 'Chemie'])}",
+            "name_key": oid,
+            "kind": "enterprise",
+            "country": rng.choice(["DE", "NL", "FR", "DK", "BE"]),
+            "nace": rng.choice(["23.51", "35.11", "11.05", "20.14", "24.10"]),
+            "source": "user",
+            "attributes": {},
+        }
+        for oid in org_ids
+    ]
+    sites = []
+    for i, sid in enumerate(site_ids):
+        lat, lon = rng.choice(TOWNS)
+        org = orgs[i % n_orgs]
+        sites.append(
+            {
+                "id": sid,
+                "organization_id": org["id"],
+                "name": f"{_name(rng)} plant",
+                "name_key": sid,
+                "lat": lat + rng.uniform(-0.3, 0.3),
+                "lon": lon + rng.uniform(-0.3, 0.3),
+                "country": org["country"],
+                "nace": org["nace"],
+                "city": _name(rng),
+                "permits": {},
+                "source": "user",
+                "attributes": {},
+            }
+        )
+    flows = []
+    for fid in new_ids(n_flows):
+        site = sites[rng.randrange(n_sites)]
+        text, cid = rng.choice(texts)
+        flows.append(
+            {
+                "id": fid,
+                "organization_id": site["organization_id"],
+                "site_id": site["id"],
+                "direction": rng.choice(["supply", "demand"]),
+                "resource": f"{text} {rng.choice(MODIFIERS)}".strip(),
+                "resource_class": cid,
+                "resource_classes": [[cid, 1.0]],
+                "category": catalog.get(cid).category,
+                "precision": rng.choice(["rough", "estimated", "measured"]),
+                "hazardous": rng.random() < 0.1,
+                "fingerprint": fid,
+                "source": "import",
+                "attributes": {},
+                "inferred": False,
+            }
+        )
+    services = [
+        {
+            "id": vid,
+            "organization_id": orgs[rng.randrange(n_orgs)]["id"],
+            "kind": rng.choice(["transport", "treatment", "storage"]),
+            "name": f"{_name(rng)} {rng.choice(['Logistik', 'Recycling', 'Tank storage'])}",
+            "resources": [rng.choice(texts)[0]],
+            "ewc_codes": [],
+            "countries": [rng.choice(["DE", "NL"])],
+            "center_lat": rng.choice(TOWNS)[0],
+            "center_lon": rng.choice(TOWNS)[1],
+            "radius_km": 100.0,
+            "attributes": {},
+        }
+        for vid in new_ids(n_services)
+    ]
+    return {"organizations": orgs, "sites": sites, "flows": flows, "services": services}
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def run(url: str, data: dict[str, list[dict[str, Any]]], repeat: int, label: str) -> None:
+    migrations.upgrade(url)
+    engine = make_engine(url)
+    make_session = session_factory(engine)
+    with make_session() as session:
+        start = time.perf_counter()
+        for table, rows in (
+            (Organization.__table__, data["organizations"]),
+            (Site.__table__, data["sites"]),
+            (ResourceFlow.__table__, data["flows"]),
+            (ServiceOffering.__table__, data["services"]),
+        ):
+            for i in range(0, len(rows), 5000):
+                insert_rows(session, table, rows[i : i + 5000])
+        session.commit()
+        load = time.perf_counter() - start
+        start = time.perf_counter()
+        documents = service.reindex(session)
+        session.commit()
+        rebuild = time.perf_counter() - start
+        if engine.dialect.name == "postgresql":
+            session.execute(sa.text("ANALYZE search_documents"))
+            session.commit()
+    total = sum(len(v) for v in data.values())
+    print(f"\n{label}: {total:,} SYNTHETIC records, {documents:,} documents")
+    print(f"  load with index triggers: {load:7.2f} s ({total / load:,.0f} rows/s)")
+    print(f"  rebuild (--reindex):      {rebuild:7.2f} s")
+    print(f"  {'query':36} {'results':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, params in QUERIES:
+        timings = []
+        found = 0
+        for attempt in range(repeat + 1):
+            with make_session() as session:
+                t0 = time.perf_counter()
+                result = service.search(session, None, service.SearchQuery(limit=20, **params))
+                elapsed = (time.perf_counter() - t0) * 1000
+            found = result.total
+            if attempt:
+                timings.append(elapsed)
+        print(f"  {name:36} {found:8,} {statistics.median(timings):8.1f} {_percentile(timings, 0.99):8.1f}")
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=25)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("TURASH_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+        help="A PostgreSQL server to create a throw-away database on.",
+    )
+    args = parser.parse_args()
+    data = synthetic_rows(args.records)
+    with tempfile.TemporaryDirectory() as tmp:
+        run(f"sqlite:///{tmp}/bench_search.db", data, args.repeat, "SQLite (FTS5)")
+    if args.no_postgres:
+        return
+    admin = make_engine(args.pg_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            name = f"turash_bench_search_{uuid.uuid4().hex[:8]}"
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # no server: SQLite figures only
+        print(f"\nPostgreSQL not reachable ({type(exc).__name__}); skipped")
+        return
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    try:
+        pg = make_engine(url, isolation_level="AUTOCOMMIT")
+        with pg.connect() as conn, contextlib.suppress(sa.exc.DBAPIError):  # PostGIS is optional
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+        pg.dispose()
+        run(url, data, args.repeat, "PostgreSQL (tsvector + pg_trgm)")
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
