@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
 
 from turash.auth.service import Principal
 from turash.kit import spatial
-from turash.kit.db import write_count
 from turash.kit.filters import nace_matches
 from turash.kit.geo import bbox_around
 from turash.models import Organization, ResourceFlow, SearchDocument, ServiceOffering, Site
@@ -109,18 +109,32 @@ def postgres_hits(session: Session, tsquery: str | None, text: str, classes: Seq
 
 
 # --------------------------------------------------------------------------------------------- vocabulary
+_SOURCE_TABLES = ("organizations", "sites", "resource_flows", "service_offerings", "search_documents")
+_source_writes = 0
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _count_source_writes(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    """Writes to the indexed tables from this process (`INSERT INTO sites`, `UPDATE resource_flows`, ...): the
+    vocabulary cache is stale after one. Other tables' writes (meter readings, audit) leave it be."""
+    global _source_writes
+    head = statement.lstrip()[:60].lower()
+    if head.startswith(("insert", "update", "delete")) and any(f" {t}" in head for t in _SOURCE_TABLES):
+        _source_writes += 1
+
+
 _vocab_lock = threading.Lock()
 _vocab: dict[str, tuple[tuple[Any, ...], float, list[str]]] = {}
 VOCAB_TTL_S = 60.0
 
 
 def vocabulary(session: Session) -> list[str]:
-    """The FTS5 index's terms (SQLite), sorted. Cached per database until this process writes anything, a document
-    is added (another process's import), or a minute passes (another process's edits)."""
+    """The FTS5 index's terms (SQLite), sorted. Cached per database until this process writes to an indexed table,
+    a document is added (another process's import), or a minute passes (another process's edits)."""
     bind = session.get_bind()
     url = str(bind.engine.url if isinstance(bind, sa.Connection) else bind.url)
     newest = session.scalar(sa.select(sa.func.max(SearchDocument.id)))
-    key = (write_count(), newest)
+    key = (_source_writes, newest)
     with _vocab_lock:
         cached = _vocab.get(url)
         if cached and cached[0] == key and time.monotonic() - cached[1] < VOCAB_TTL_S:
