@@ -87,8 +87,9 @@ def postgres_hits(session: Session, tsquery: str | None, text: str, classes: Seq
     tsv, trgm, cls = index.PG_TSVECTOR, index.PG_TRGM_TEXT, index.PG_CLASSES
     ts = "to_tsquery('simple'::regconfig, :tsq)"
     conditions = [f"turash_unaccent(:q) <% {trgm}"] if fuzzy else []
-    rank = [f"word_similarity(turash_unaccent(:q), {trgm})"]
-    params: dict[str, Any] = {"q": text}
+    # word similarity is worth its cost (trigrams of every hit's text) only when it is what found the hits
+    rank = [f"word_similarity(turash_unaccent(:q), {trgm})"] if fuzzy else ["0"]
+    params: dict[str, Any] = {"q": text} if fuzzy else {}
     if tsquery:
         conditions.append(f"{tsv} @@ {ts}")
         rank.append(f"2 * ts_rank({tsv}, {ts}, 1)")  # 1: divided by 1 + log(length)
