@@ -26,8 +26,16 @@ def run_migrations_online() -> None:
 
 
 def _include(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
-    # meter_readings' monthly partitions are made at run time (turash/ingestion/readings.py), not by migrations
-    return not (type_ == "table" and reflected and compare_to is None and str(name).startswith("meter_readings_"))
+    # meter_readings' monthly partitions are made at run time (turash/ingestion/readings.py), not by migrations;
+    # SQLite's FTS5 search index and its shadow tables, and the PostgreSQL search expression indexes, are made by
+    # turash/search/index.py (migration 0008), not from models
+    if not (reflected and compare_to is None):
+        return True
+    if type_ == "table":
+        return not str(name).startswith(("meter_readings_", "search_fts", "search_vocab"))
+    if type_ == "index":
+        return str(name) not in ("ix_search_documents_tsv", "ix_search_documents_trgm", "ix_search_documents_classes")
+    return True
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]

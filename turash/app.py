@@ -57,6 +57,7 @@ TAGS = [
     {"name": "network", "description": "The symbiosis network: graph for the map, anchors, parks, resilience."},
     {"name": "analytics", "description": "KPIs of regions, organisations and facilitators; time series; reports."},
     {"name": "export", "description": "Bulk export of what the caller may read, streamed as NDJSON or CSV."},
+    {"name": "search", "description": "Full-text, typo-tolerant, faceted search near a point."},
     {"name": "system", "description": "Health and metadata."},
 ]
 
@@ -351,6 +352,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     from turash.organizations.endpoints import router as organizations_router
     from turash.potential.endpoints import router as potential_router
     from turash.proposals.endpoints import router as proposals_router
+    from turash.search.endpoints import router as search_router
     from turash.services.endpoints import router as services_router
     from turash.sites.endpoints import router as sites_router
     from turash.webshell.endpoints import router as webshell_router
@@ -421,6 +423,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         graphql_router,
         analytics_router,
         export_router,
+        search_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

@@ -1471,6 +1471,79 @@ def network_resilience(
             "" if alt is None else f"{alt['with']['organization']['name']} ({alt['kind']} {alt['score']:.2f})",
         )
     out.print(table)
+# --------------------------------------------------------------------------------------------------------- search
+@app.command("search")
+def search(
+    text: Annotated[str | None, typer.Argument(help="Search text; typos and synonyms are tolerated.")] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", help="organization, site, flow or service (repeatable).")
+    ] = None,
+    near: Annotated[str | None, typer.Option("--near", help="A point: lat,lon.")] = None,
+    radius_km: Annotated[float | None, typer.Option("--radius-km", help="Only results this close to --near.")] = None,
+    direction: Annotated[str | None, typer.Option(help="supply or demand (flows only).")] = None,
+    country: Annotated[str | None, typer.Option(help="ISO country code.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+    reindex: Annotated[bool, typer.Option("--reindex", help="Rebuild the search index from the data first.")] = False,
+) -> None:
+    """Search organisations, sites, flows and services (all of them: the CLI acts as the system)."""
+    from dataclasses import asdict
+
+    from turash.search import service as search_service
+
+    lat = lon = None
+    if near is not None:
+        try:
+            lat_text, lon_text = near.split(",")
+            lat, lon = float(lat_text), float(lon_text)
+        except ValueError:
+            raise _fail(f"--near must be lat,lon (e.g. 55.68,12.57), not {near!r}") from None
+    if radius_km is not None and near is None:
+        raise _fail("--radius-km needs --near lat,lon")
+    with _runtime() as runtime, runtime.uow() as uow:
+        if reindex:
+            count = search_service.reindex(uow.session)
+            uow.commit()
+            err.print(f"search index rebuilt: {count} documents")
+            if text is None and not kind and near is None and direction is None and country is None:
+                return
+        query = search_service.SearchQuery(
+            q=text,
+            kinds=tuple(k for value in kind or () for k in value.split(",") if k),
+            lat=lat,
+            lon=lon,
+            radius_km=radius_km,
+            direction=direction,
+            country=country,
+            limit=limit,
+        )
+        result = search_service.search(uow.session, None, query)
+    if output == OutputFormat.json:
+        _print_json(
+            {
+                "items": [asdict(h) for h in result.items],
+                "total": result.total,
+                "facets": result.facets,
+                "classes": result.classes,
+            }
+        )
+        return
+    table = Table(title=f"{result.total} results" + (f" for {text!r}" if text else ""))
+    for column in ("kind", "title", "organization", "score", "km", "id"):
+        table.add_column(column)
+    for h in result.items:
+        _add_row(
+            table,
+            h.kind,
+            h.title,
+            h.organization or "",
+            f"{h.score:.3g}",
+            "" if h.distance_km is None else f"{h.distance_km:.1f}",
+            h.id,
+        )
+    out.print(table)
+
+
 # --------------------------------------------------------------------------------------------------------- report
 class KpiOutput(StrEnum):
     table = "table"

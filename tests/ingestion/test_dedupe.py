@@ -69,7 +69,13 @@ def _snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
         if table.name in _NOT_SNAPSHOTTED:
             continue
         order = list(table.primary_key.columns)
-        out[table.name] = [tuple(r) for r in session.execute(sa.select(table).order_by(*order))]
+        columns = list(table.columns)
+        if table.name == "search_documents":
+            # written by triggers from the other tables: a revert re-creates a document under a new row id,
+            # with the same content
+            columns = [c for c in table.columns if c.name != "id"]
+            order = [table.c.kind, table.c.ref_id]
+        out[table.name] = [tuple(r) for r in session.execute(sa.select(*columns).order_by(*order))]
     return out
 
 

@@ -35,6 +35,7 @@ from turash.models.proposal import (
     ProposalEvent,
     ProposalParty,
 )
+from turash.models.search import SEARCH_KINDS, SearchDocument
 from turash.models.service_offering import SERVICE_KINDS, ServiceOffering
 from turash.models.site import Site
 from turash.models.user import ApiKey, User
@@ -50,6 +51,7 @@ __all__ = [
     "PARTY_ROLES",
     "PRECISIONS",
     "PROPOSAL_STATES",
+    "SEARCH_KINDS",
     "SERVICE_KINDS",
     "ApiKey",
     "AuditEntry",
@@ -78,6 +80,7 @@ __all__ = [
     "QuarantinedRow",
     "ReadingRollup",
     "ResourceFlow",
+    "SearchDocument",
     "ServiceOffering",
     "Site",
     "User",
