@@ -32,7 +32,7 @@ def _include(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[n
     if not (reflected and compare_to is None):
         return True
     if type_ == "table":
-        return not str(name).startswith(("meter_readings_", "search_fts", "search_vocab"))
+        return not str(name).startswith(("meter_readings_", "search_fts", "search_vocab", "search_control"))
     if type_ == "index":
         return str(name) not in ("ix_search_documents_tsv", "ix_search_documents_trgm", "ix_search_documents_classes")
     return True

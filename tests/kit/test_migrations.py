@@ -67,8 +67,8 @@ def test_models_and_migrations_agree(engine) -> None:  # type: ignore[no-untyped
     # The PostGIS geography column and its index exist only in the database, on purpose; so do the monthly
     # partitions of meter_readings (created as readings arrive); so do the search index's FTS5 tables (SQLite)
     # and expression indexes (PostgreSQL), made by turash/search/index.py.
-    search_objects = ("search_fts", "search_vocab", "ix_search_documents_tsv", "ix_search_documents_trgm")
-    search_objects += ("ix_search_documents_classes",)
+    search_objects = ("search_fts", "search_vocab", "search_control", "ix_search_documents_tsv")
+    search_objects += ("ix_search_documents_trgm", "ix_search_documents_classes")
     diff = [
         d
         for d in diff

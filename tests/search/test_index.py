@@ -65,3 +65,33 @@ def test_fts_index_is_consistent_after_writes(alice: Api, session: Session, back
         sa.select(sa.func.count()).select_from(SearchDocument).where(SearchDocument.ref_id == flow["id"])
     )
     assert count == 0
+
+
+def test_a_bulk_import_indexes_its_rows_itself_and_leaves_the_triggers_on(session: Session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Bulk inserts set the insert triggers aside for their own transaction and index the new rows in one
+    statement per batch; afterwards an ordinary insert is indexed by its trigger again."""
+    from turash.ingestion.service import import_flows
+    from turash.models import Organization, ResourceFlow
+
+    csv = tmp_path / "flows.csv"
+    csv.write_text(
+        "organization,site,lat,lon,direction,resource,quantity,unit\n"
+        + "".join(f"Bulk Org {i},Plant {i},55.{i:02d},11.0,supply,fly ash,{1000 + i},t/yr\n" for i in range(40))
+    )
+    assert import_flows(session, csv).imported == 40
+    session.flush()
+    flows = session.scalars(sa.select(ResourceFlow.id)).all()
+    orgs = session.scalars(sa.select(Organization.id)).all()
+    assert len(_documents(session, *flows)) == 40 and len(_documents(session, *orgs)) == 40
+    if session.get_bind().dialect.name == "sqlite":
+        assert session.execute(sa.text("SELECT deferred FROM search_control")).scalar_one() == 0
+    else:
+        assert session.execute(sa.text("SELECT current_setting('turash.search_deferred', true)")).scalar() in (
+            "off",
+            "",
+            None,
+        )
+    later = Organization(name="Trigger Check", name_key="trigger check")
+    session.add(later)
+    session.flush()
+    assert _documents(session, later.id) == [("organization", later.id)]  # the trigger is on again

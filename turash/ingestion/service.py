@@ -40,6 +40,7 @@ from turash.kit.geo import haversine_km
 from turash.kit.metrics import IMPORT_SECONDS, IMPORTED_ROWS
 from turash.models import ImportRun, Membership, Organization, QuarantinedRow, ResourceFlow, Site
 from turash.models.base import name_key, new_id, new_ids, utcnow
+from turash.search import index as _search_index  # noqa: F401 - indexes our bulk inserts in one statement
 from turash.sectors.register import SiteToInfer, drop_superseded, infer_sites
 
 log = structlog.get_logger(__name__)

@@ -120,17 +120,30 @@ def row_encoder(table: Any, dialect: str) -> RowEncoder:
     return RowEncoder(table.name, dialect, keys, index, converters, defaults, itemgetter(*keys))
 
 
+# Code that keeps derived data (the search index) current from row triggers can take over for bulk inserts:
+# `before(connection, table_name)` runs before the INSERT (e.g. to set its triggers aside for this transaction),
+# `after(connection, table_name, ids)` after it with the new rows' ids (to derive their data in one statement).
+BulkHook = tuple[Callable[[Any, str], None], Callable[[Any, str, list[Any]], None]]
+BULK_HOOKS: list[BulkHook] = []
+
+
 def insert_encoded(session: Session, table: Any, rows: Sequence[Sequence[Any]]) -> int:
     """INSERT rows already encoded by `row_encoder(table, dialect).encode`. Returns the number of rows sent."""
     if not rows:
         return 0
     connection = session.connection()
+    keys = [c.key for c in table.columns]
+    ids = [row[keys.index("id")] for row in rows] if "id" in keys else []
+    for before, _after in BULK_HOOKS:
+        before(connection, table.name)
     dialect = connection.dialect
     placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
     columns = list(table.columns)
     names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
     statement = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([placeholder] * len(columns))})"  # noqa: S608 - names come from the table definition  # nosec B608
     connection.exec_driver_sql(statement, rows if isinstance(rows, list) else list(rows))
+    for _before, after in BULK_HOOKS:
+        after(connection, table.name, ids)
     return len(rows)
 
 

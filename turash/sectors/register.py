@@ -22,6 +22,7 @@ from turash.kit.bulk import insert_rows
 from turash.kit.units import unit_info
 from turash.models import ResourceFlow
 from turash.models.base import new_ids, utcnow
+from turash.search import index as _search_index  # noqa: F401 - indexes our bulk inserts in one statement
 from turash.sectors.inference import infer_flows
 from turash.sectors.model import RegisterFigures
 
