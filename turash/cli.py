@@ -990,10 +990,28 @@ def match(
         bool,
         typer.Option("--chains", help="Multi-party chains instead: supply → service (heat pump, treatment) → demand."),
     ] = False,
+    all_cells: Annotated[
+        bool,
+        typer.Option("--all", help="Batch re-match of the whole register, one Dask task per 1-degree cell."),
+    ] = False,
+    dask: Annotated[
+        str | None,
+        typer.Option(help="With --all: the Dask scheduler, e.g. tcp://host:8786. Default: a local cluster."),
+    ] = None,
 ) -> None:
     """Compute matches on everything in the database (contract: `turash match --format json`)."""
     from turash.matching import service as matching
 
+    if dask is not None and not all_cells:
+        raise _fail("--dask goes with --all (the batch re-match by cell)")
+    if all_cells:
+        if organization or include_inferred or weights or min_score or chains:
+            raise _fail(
+                "--all re-matches the whole register: leave out --organization, --include-inferred, --weights, "
+                "--min-score and --chains"
+            )
+        _match_all(output, top, radius_km, store, dask)
+        return
     with _runtime() as runtime, runtime.uow() as uow:
         org_id = None
         if organization:
@@ -1051,6 +1069,39 @@ def match(
 
 
 SCORE_COLUMNS = ("quality", "temporal", "quantity", "economic", "trust", "distance")
+
+
+def _match_all(output: OutputFormat, top: int, radius_km: float, store: bool, dask: str | None) -> None:
+    """`turash match --all`: every populated cell on Dask, with a progress bar; prints what `turash match` prints."""
+    from turash.matching import batch, cells
+
+    with _runtime() as runtime, runtime.uow() as uow:
+        populated = cells.populated_cells(uow.session)
+        url = runtime.settings.database_url
+    with Progress(
+        TextColumn("matching cells"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
+    ) as progress:
+        task = progress.add_task("cells", total=len(populated))
+        try:
+            matches, summary = batch.rematch_all(
+                url,
+                populated,
+                top=top,
+                radius_km=radius_km,
+                store=store,
+                scheduler=dask,
+                on_cell=lambda _summary: progress.advance(task),
+            )
+        except OSError as exc:  # the scheduler address does not answer
+            raise _fail(f"cannot reach the Dask scheduler {dask}: {exc}") from None
+    if output == OutputFormat.json:
+        _print_json({"matches": matches})
+        return
+    err.print(
+        f"{summary['matches']} matches in {summary['cells']} cells on {summary['dask_workers']} Dask workers "
+        f"({summary['cell_seconds']} s of cell work){'; stored' if store else ''}",
+        highlight=False,
+    )
 
 
 class PotentialFormat(StrEnum):
