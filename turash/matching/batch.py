@@ -67,7 +67,7 @@ def rematch_all(
         )
         client = Client(cluster)
     else:
-        cluster, client = None, Client(scheduler, timeout=30)
+        cluster, client = None, Client(scheduler, timeout=10)
     matches: list[dict[str, Any]] = []
     per_cell: list[dict[str, Any]] = []
     try:
