@@ -98,16 +98,25 @@ def test_access_is_refused_where_rest_refuses_it(alice: Api, bob: Api, client) -
     outsider = Api(client, "eve@example.org")
     assert outsider.get(f"/api/v1/flows/{ids['ash']['id']}").status_code == 403
     body = gql(outsider, f'{{ flow(id: "{ids["ash"]["id"]}") {{ id resource }} }}')
-    assert body["data"] is None
+    assert body["data"] == {"flow": None}
     [error] = body["errors"]
     assert error["extensions"]["status"] == 403 and error["path"] == ["flow"]
     assert outsider.get("/api/v1/matches/nonsense").status_code == 404
     body = gql(outsider, '{ match(id: "nonsense") { id } }')
     assert body["errors"][0]["extensions"]["status"] == 404
-    # Alice may read her flow but not Bob's flow's matches: a nested field fails alone, the rest is answered.
+    # A field the caller may not see is null with its error; the rest of the query is answered.
     body = gql(alice, f'{{ me {{ email }} flow(id: "{ids["need"]["id"]}") {{ matches {{ id }} }} }}')
-    assert body["data"] is None or body["data"]["me"]["email"] == alice.email
-    assert body["errors"][0]["extensions"]["status"] == 403
+    assert body["data"] == {"me": {"email": alice.email}, "flow": None}
+    [error] = body["errors"]
+    assert error["extensions"]["status"] == 403 and error["path"] == ["flow"]
+    # Her own flow and its site come back; Bob's private site, asked in the same query, is null with its error.
+    body = gql(
+        alice,
+        f'{{ flow(id: "{ids["ash"]["id"]}") {{ resource siteDetails {{ name }} }} '
+        f'other: site(id: "{ids["need"]["site_id"]}") {{ name }} }}',
+    )
+    assert body["data"] == {"flow": {"resource": "fly ash", "siteDetails": {"name": "Unit 2"}}, "other": None}
+    assert [e["path"] for e in body["errors"]] == [["other"]]
 
 
 def test_bad_arguments_are_named_as_rest_names_them(alice: Api, bob: Api) -> None:

@@ -1,5 +1,8 @@
 """The GraphQL schema: organisations, sites, flows, matches with their business case, proposals.
 
+Every field that checks access or its arguments may be null: a field the caller may not see (or asked for
+wrongly) is null with its error in `errors`, and the rest of the query is still answered.
+
 Every field resolves through the REST route's own function (`turash.graphql.rest`), so a field is visible in
 GraphQL exactly when the matching REST route would show it: the same access dependency, the same staged disclosure
 of other organisations, the same API-key scoping. Types are derived from the REST response models (their fields and
@@ -107,7 +110,7 @@ class Match:
         description="The full business case (NPV, IRR, payback, CO2, P10/P50/P90, tornado, price band, risk, every "
         "assumption with its source), as `GET /matches/{id}/economics`; `overrides` as its query parameters."
     )
-    def business_case(self, info: Ctx, overrides: JSON | None = None) -> JSON:
+    def business_case(self, info: Ctx, overrides: JSON | None = None) -> JSON | None:
         match_id = match_routes.match_reader(self.id, info.context.uow, info.context.principal)
         if overrides is not None and not isinstance(overrides, dict):
             raise ValidationFailed(
@@ -135,11 +138,11 @@ class Flow:
     attributes: JSON
 
     @strawberry.field(description="The site the flow belongs to.")
-    def site_details(self, info: Ctx) -> LazySite:
+    def site_details(self, info: Ctx) -> LazySite | None:
         return Site.from_pydantic(site_routes.get_site(_site_access(info, self.site_id)))
 
     @strawberry.field(description="The organisation that declared the flow.")
-    def organization_details(self, info: Ctx) -> LazyOrganization:
+    def organization_details(self, info: Ctx) -> LazyOrganization | None:
         return Organization.from_pydantic(org_routes.get_organization(_org_access(info, self.organization_id)))
 
     @strawberry.field(description="The flow's best counterparts, as `GET /flows/{id}/matches`. " + MATCH_ARGS_DOC)
@@ -152,7 +155,7 @@ class Flow:
         category: str | None = None,
         min_score: float = 0.0,
         weights: str | None = None,
-    ) -> list[Match]:
+    ) -> list[Match] | None:
         dependencies = {**_common(info), "access": _flow_access(info, self.id), "runtime": info.context.runtime}
         args = _match_args(top, radius_km, include_inferred, category, min_score, weights)
         return _matches(call(match_routes.flow_matches, deps=dependencies, **args))
@@ -177,12 +180,12 @@ class Site:
     permits: JSON
 
     @strawberry.field(description="The site's flows, as `GET /sites/{id}/flows`.")
-    def flows(self, info: Ctx, limit: int = 50, offset: int = 0) -> FlowPage:
+    def flows(self, info: Ctx, limit: int = 50, offset: int = 0) -> FlowPage | None:
         dependencies = {**_common(info), "access": _site_access(info, self.id), "page": _page(limit, offset)}
         return _flow_page(call(flow_routes.list_site_flows, deps=dependencies))
 
     @strawberry.field(description="The organisation the site belongs to.")
-    def organization(self, info: Ctx) -> LazyOrganization:
+    def organization(self, info: Ctx) -> LazyOrganization | None:
         return Organization.from_pydantic(org_routes.get_organization(_org_access(info, self.organization_id)))
 
 
@@ -205,7 +208,7 @@ class Organization:
     role: str | None = strawberry.field(description="The caller's role in it (owner, admin, member, viewer), or null.")
 
     @strawberry.field(description="The organisation's sites, as `GET /organizations/{id}/sites`.")
-    def sites(self, info: Ctx, limit: int = 50, offset: int = 0) -> SitePage:
+    def sites(self, info: Ctx, limit: int = 50, offset: int = 0) -> SitePage | None:
         dependencies = {
             **_common(info),
             "access": _org_access(info, self.id),
@@ -227,7 +230,7 @@ class Organization:
         category: str | None = None,
         min_score: float = 0.0,
         weights: str | None = None,
-    ) -> list[Match]:
+    ) -> list[Match] | None:
         dependencies = {**_common(info), "access": _org_access(info, self.id), "runtime": info.context.runtime}
         args = _match_args(top, radius_km, include_inferred, category, min_score, weights)
         return _matches(call(match_routes.organization_matches, deps=dependencies, **args))
@@ -313,7 +316,7 @@ class Query:
         source: str | None = None,
         limit: int = 50,
         offset: int = 0,
-    ) -> OrganizationPage:
+    ) -> OrganizationPage | None:
         page = call(
             org_routes.list_organizations,
             deps={**_common(info), "page": _page(limit, offset)},
@@ -325,7 +328,7 @@ class Query:
         return OrganizationPage(items=items, total=page.total, limit=page.limit, offset=page.offset)
 
     @strawberry.field
-    def organization(self, info: Ctx, id: str) -> Organization:
+    def organization(self, info: Ctx, id: str) -> Organization | None:
         return Organization.from_pydantic(org_routes.get_organization(_org_access(info, id)))
 
     @strawberry.field(description="Sites the caller may read, filtered as `GET /sites`.")
@@ -342,7 +345,7 @@ class Query:
         organization_id: str | None = None,
         limit: int = 50,
         offset: int = 0,
-    ) -> SitePage:
+    ) -> SitePage | None:
         flt = call(
             site_routes.site_filter,
             country=country,
@@ -358,7 +361,7 @@ class Query:
         return _site_page(call(site_routes.list_sites, deps=dependencies))
 
     @strawberry.field
-    def site(self, info: Ctx, id: str) -> Site:
+    def site(self, info: Ctx, id: str) -> Site | None:
         return Site.from_pydantic(site_routes.get_site(_site_access(info, id)))
 
     @strawberry.field(description="Flows the caller may read in full, filtered as `GET /flows`.")
@@ -378,7 +381,7 @@ class Query:
         organization_id: str | None = None,
         limit: int = 50,
         offset: int = 0,
-    ) -> FlowPage:
+    ) -> FlowPage | None:
         flt = call(
             flow_routes.flow_filter,
             direction=direction,
@@ -397,16 +400,16 @@ class Query:
         return _flow_page(call(flow_routes.list_flows, deps=dependencies))
 
     @strawberry.field
-    def flow(self, info: Ctx, id: str) -> Flow:
+    def flow(self, info: Ctx, id: str) -> Flow | None:
         return Flow.from_pydantic(flow_routes.get_flow(_flow_access(info, id), info.context.uow))
 
     @strawberry.field(description="One match with its explanation, as `GET /matches/{id}`.")
-    def match(self, info: Ctx, id: str) -> Match:
+    def match(self, info: Ctx, id: str) -> Match | None:
         match_id = match_routes.match_reader(id, info.context.uow, info.context.principal)
         return match_of(match_routes.get_match(match_id, runtime=info.context.runtime, **_common(info)))
 
     @strawberry.field(description="The caller's proposals, newest first, as `GET /proposals`.")
-    def proposals(self, info: Ctx, status: str | None = None, limit: int = 50, offset: int = 0) -> ProposalPage:
+    def proposals(self, info: Ctx, status: str | None = None, limit: int = 50, offset: int = 0) -> ProposalPage | None:
         page = call(proposal_routes.list_proposals, deps={**_common(info), "page": _page(limit, offset)}, state=status)
         return ProposalPage(
             items=[proposal_of(p) for p in page["items"]],
@@ -416,7 +419,7 @@ class Query:
         )
 
     @strawberry.field(description="One proposal with its audit trail and comments, as `GET /proposals/{id}`.")
-    def proposal(self, info: Ctx, id: str) -> Proposal:
+    def proposal(self, info: Ctx, id: str) -> Proposal | None:
         access = proposal_service.access(info.context.uow.session, info.context.principal, id)
         return proposal_of(proposal_routes.get_proposal(access, info.context.uow))
 
