@@ -121,7 +121,7 @@ def graphql(body: GraphQLRequest, uow: UowDep, runtime: RuntimeDep, principal: P
     validate (unknown field, too deep, too costly) is `400` with no data."""
     settings = runtime.settings
     mutation = _is_mutation(body.query, body.operation_name)
-    context = GraphContext(uow=uow, principal=principal, runtime=runtime, mutation=mutation)
+    context = GraphContext(uow=uow, principal=principal, runtime=runtime)
     result = schema(settings.graphql_max_depth, settings.graphql_max_cost).execute_sync(
         body.query, variable_values=body.variables, context_value=context, operation_name=body.operation_name
     )

@@ -34,7 +34,6 @@ class GraphContext:
     uow: UnitOfWork
     principal: Principal
     runtime: Runtime
-    mutation: bool = False
 
 
 def camel(name: str) -> str:

@@ -7,7 +7,6 @@ from typing import Any
 
 import structlog
 
-from turash.kit.db import ready_to_write
 from turash.kit.queue import Job
 
 log = structlog.get_logger(__name__)
@@ -28,9 +27,9 @@ def match_cell(runtime: Any, job: Job) -> int:
         radius_km=float(payload.get("radius_km", matching.DEFAULT_RADIUS_KM)),
     )
     with runtime.uow() as uow:
-        matches, summary = cells.match_cell(uow.session, payload["cell"], request)
-        ready_to_write(uow.session)  # SQLite: other workers write too; wait for the writer's lock, never fail
-        matching.record_run(uow.session, request, matches, summary, trigger="worker", collect=uow.collect)
+        matches, summary = cells.store_cell(
+            uow.session, payload["cell"], request, trigger="worker", collect=uow.collect
+        )
         uow.commit()
     log.info("cell_matched", cell=payload["cell"], matches=len(matches), seconds=summary["seconds"])
     return len(matches)

@@ -74,6 +74,13 @@ def rematch_jobs(runtime: Any, *, top: int, radius_km: float, slot: str | None =
     ]
 
 
+def _ingest_job(job_id: str, organization_id: str, partitions: int) -> Job:
+    """A bulk import's job: partitioned by its organisation, deduplicated by its id."""
+    return Job(
+        "ingest.job", {"job_id": job_id}, partition_of(organization_id, partitions), dedupe=f"ingest.job:{job_id}"
+    )
+
+
 def stranded_imports(runtime: Any) -> list[Job]:
     """Bulk imports saved as queued but not taken for a while: put them in the queue (again; a job done is
     skipped by its handler, and the dedupe key keeps the queue from holding it twice)."""
@@ -83,19 +90,14 @@ def stranded_imports(runtime: Any) -> list[Job]:
                 IngestJob.status == "queued", IngestJob.created_at < utcnow() - STUCK_AFTER
             )
         ).all()
-    partitions = runtime.settings.job_partitions
-    return [
-        Job("ingest.job", {"job_id": job_id}, partition_of(org_id, partitions), dedupe=f"ingest.job:{job_id}")
-        for job_id, org_id in rows
-    ]
+    return [_ingest_job(job_id, org_id, runtime.settings.job_partitions) for job_id, org_id in rows]
 
 
 def queue_bulk_import(runtime: Any, job_id: str, organization_id: str) -> bool:
     """Hand a saved bulk import to the workers; False when the queue is unreachable (the job stays saved as
     queued, and the scheduler re-queues it once the queue is back: nothing is lost)."""
-    partition = partition_of(organization_id, runtime.settings.job_partitions)
     try:
-        queue_of(runtime).submit([Job("ingest.job", {"job_id": job_id}, partition, dedupe=f"ingest.job:{job_id}")])
+        queue_of(runtime).submit([_ingest_job(job_id, organization_id, runtime.settings.job_partitions)])
     except Exception:
         log.exception("bulk_job_not_queued", job_id=job_id)
         return False

@@ -133,7 +133,8 @@ def insert_encoded(session: Session, table: Any, rows: Sequence[Sequence[Any]]) 
         return 0
     connection = session.connection()
     keys = [c.key for c in table.columns]
-    ids = [row[keys.index("id")] for row in rows] if "id" in keys else []
+    position = keys.index("id") if BULK_HOOKS and "id" in keys else None
+    ids = [] if position is None else [row[position] for row in rows]
     for before, _after in BULK_HOOKS:
         before(connection, table.name)
     dialect = connection.dialect

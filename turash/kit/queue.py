@@ -168,21 +168,6 @@ class NatsQueue:
     def consumer(self, partition: int) -> str:
         return f"jobs-p{partition:02d}"
 
-    def pending(self) -> dict[int, int]:
-        """Jobs waiting or in flight per partition (for metrics and the bench)."""
-
-        async def count() -> dict[int, int]:
-            out = {}
-            for p in range(self.partitions):
-                try:
-                    info = await self._js.consumer_info(self.stream, self.consumer(p))
-                    out[p] = info.num_pending + info.num_ack_pending
-                except Exception:  # no consumer yet: nothing taken, count the stream's messages instead
-                    out[p] = -1
-            return out
-
-        return self._loop.run(count())
-
     def waiting(self) -> int:
         """Messages in the stream (a work queue keeps only jobs not yet acknowledged)."""
         info = self._loop.run(self._js.stream_info(self.stream))

@@ -35,15 +35,14 @@ def match_cell_task(
     cell: str, database_url: str, top: int, radius_km: float, store: bool
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """One Dask task: the matches of one cell (stored as a run of its own with `store`)."""
-    from turash.kit.db import get_engine, ready_to_write, session_factory
+    from turash.kit.db import get_engine, session_factory
 
     request = service.MatchRequest(top_k=top, radius_km=radius_km)
     with session_factory(get_engine(database_url))() as session:
-        matches, summary = cells.match_cell(session, cell, request)
-        if store:
-            ready_to_write(session)  # SQLite: other tasks write too; wait for the writer's lock, never fail
-            service.record_run(session, request, matches, summary, trigger=TRIGGER)
-            session.commit()
+        if not store:
+            return cells.match_cell(session, cell, request)
+        matches, summary = cells.store_cell(session, cell, request, trigger=TRIGGER)
+        session.commit()
     return matches, summary
 
 

@@ -99,3 +99,15 @@ def match_cell(
         "data_version": st.flows.version,
     }
     return matches, summary
+
+
+def store_cell(
+    session: Session, cell: str, request: service.MatchRequest, *, trigger: str, collect: Any = None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Match a cell and store its run (a worker's job, a Dask task); `collect` takes the `match.found` events."""
+    from turash.kit.db import ready_to_write
+
+    matches, summary = match_cell(session, cell, request)
+    ready_to_write(session)  # SQLite: other workers write too; wait for the writer's lock, never fail
+    service.record_run(session, request, matches, summary, trigger=trigger, collect=collect)
+    return matches, summary

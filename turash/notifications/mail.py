@@ -141,23 +141,23 @@ def send_pending(session: Session, settings: Settings, limit: int = 200) -> int:
         if not claim(session, taken.values(claimed_until=utcnow() + timedelta(seconds=CLAIM_SECONDS))):
             continue  # another replica is sending it, or has sent it
         mime = _mime(settings, message)
+        error = None
         try:
             if settings.smtp_url:
                 _send_smtp(settings.smtp_url, mime)
             else:
                 _send_file(settings.mail_dir, message, mime)
         except (OSError, smtplib.SMTPException) as exc:
-            ready_to_write(session)
-            message.attempts, message.claimed_until = message.attempts + 1, None
-            message.last_error = f"{type(exc).__name__}: {exc}"
+            error = f"{type(exc).__name__}: {exc}"
+        ready_to_write(session)  # the outcome in a short transaction of its own; the claim ends with it
+        message.attempts, message.claimed_until = message.attempts + 1, None
+        if error is None:
+            message.status, message.sent_at = "sent", utcnow()
+            sent += 1
+        else:
+            message.last_error = error
             if message.attempts >= MAX_ATTEMPTS:
                 message.status = "failed"
-            log.warning("email_failed", id=message.id, attempts=message.attempts, error=message.last_error)
-            session.commit()
-            continue
-        ready_to_write(session)
-        message.attempts, message.claimed_until = message.attempts + 1, None
-        message.status, message.sent_at = "sent", utcnow()
-        session.commit()  # at once: the claim ends, and a crash now cannot make this message go out again
-        sent += 1
+            log.warning("email_failed", id=message.id, attempts=message.attempts, error=error)
+        session.commit()  # at once: a crash now cannot make a sent message go out again
     return sent
